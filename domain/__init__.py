@@ -1,0 +1,1 @@
+"""Tribe business layer."""

@@ -1,0 +1,181 @@
+"""Customer profiles: validation of what users send, and the search form.
+
+`clean_profile` is the one place that turns loosely typed input (a CSV row, a
+GraphQL input) into column values, so the import and the API accept and refuse
+exactly the same things.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.errors import DomainError, ErrorCode
+from domain.tables import customers
+from domain.text import InvalidPhone, fold_digits, normalize_phone, normalize_search
+from domain.vocab import CustomerKind, Gender, LifecycleStage, Temperament, Trait
+
+MAX_TEXT = 500
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f", ""}
+
+TEXT_FIELDS = ("first_name", "last_name", "company_name", "contact_person", "registration_number", "occupation",
+               "marital_status", "education", "income_band", "province", "city", "neighbourhood", "lifestyle")
+LIST_FIELDS = ("interests", "tags")
+CONSENT_FIELDS = ("consent_sms", "consent_email", "consent_push")
+# Every column a profile write may set, in a stable order.
+PROFILE_COLUMNS = ("external_id", "kind", *TEXT_FIELDS, "email", "phone", "phone_e164", "birth_date", "gender",
+                   "temperament", "staff_traits", *LIST_FIELDS, "lifecycle_stage", *CONSENT_FIELDS, "attributes",
+                   "search_text")
+
+
+def _text(field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    if len(value) > MAX_TEXT:
+        raise DomainError(ErrorCode.TOO_LONG, field, f"at most {MAX_TEXT} characters")
+    return value or None
+
+
+def _choice(field: str, value: Any, allowed: type) -> str | None:
+    value = _text(field, value)
+    if value is None:
+        return None
+    try:
+        return allowed(value.lower()).value
+    except ValueError:
+        options = ", ".join(v.value for v in allowed)
+        raise DomainError(ErrorCode.INVALID, field, f"{value!r} is not one of {options}") from None
+
+
+def _words(field: str, value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list) else re.split(r"[|;]", str(value))
+    return sorted({w for w in (_text(field, i) for i in items) if w})
+
+
+def _bool(field: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise DomainError(ErrorCode.INVALID, field, f"{value!r} is not true or false")
+
+
+def parse_date(field: str, value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    text = fold_digits(str(value)).strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DomainError(ErrorCode.INVALID_DATE, field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def clean_email(value: Any) -> str | None:
+    email = _text("email", value)
+    if email is not None and not _EMAIL.match(email):
+        raise DomainError(ErrorCode.INVALID_EMAIL, "email", f"{email!r} is not an email address")
+    return email
+
+
+def clean_phone(value: Any, region: str) -> tuple[str | None, str | None]:
+    """(as typed, E.164)."""
+    phone = _text("phone", value)
+    if phone is None:
+        return None, None
+    try:
+        return phone, normalize_phone(phone, region)
+    except InvalidPhone as exc:
+        raise DomainError(ErrorCode.INVALID_PHONE, "phone", str(exc)) from None
+
+
+def clean_profile(raw: dict[str, Any], region: str = "IR") -> dict[str, Any]:
+    """Column values for a complete profile; raises DomainError on the first bad field."""
+    values: dict[str, Any] = {"external_id": _text("external_id", raw.get("external_id"))}
+    values["kind"] = _choice("kind", raw.get("kind"), CustomerKind) or CustomerKind.INDIVIDUAL.value
+    for field in TEXT_FIELDS:
+        values[field] = _text(field, raw.get(field))
+    values["email"] = clean_email(raw.get("email"))
+    values["phone"], values["phone_e164"] = clean_phone(raw.get("phone"), region)
+    birth = parse_date("birth_date", raw.get("birth_date"))
+    if birth is not None and not date(1900, 1, 1) <= birth <= date.today():
+        raise DomainError(ErrorCode.INVALID_DATE, "birth_date", f"{birth} is not a plausible birth date")
+    values["birth_date"] = birth
+    values["gender"] = _choice("gender", raw.get("gender"), Gender)
+    values["temperament"] = _choice("temperament", raw.get("temperament"), Temperament)
+    values["staff_traits"] = [_choice("traits", t, Trait) for t in _words("traits", raw.get("traits"))]
+    for field in LIST_FIELDS:
+        values[field] = _words(field, raw.get(field))
+    values["lifecycle_stage"] = (_choice("lifecycle_stage", raw.get("lifecycle_stage"), LifecycleStage)
+                                 or LifecycleStage.LEAD.value)
+    for field in CONSENT_FIELDS:
+        values[field] = _bool(field, raw.get(field))
+    values["attributes"] = _attributes(raw.get("attributes"))
+    if values["kind"] == CustomerKind.ORGANISATION.value and not values["company_name"]:
+        raise DomainError(ErrorCode.REQUIRED, "company_name", "an organisation needs a company name")
+    if not any(values[f] for f in ("first_name", "last_name", "company_name", "email", "phone")):
+        raise DomainError(ErrorCode.REQUIRED, "first_name", "a customer needs a name, an email or a phone")
+    values["search_text"] = search_text(values)
+    return values
+
+
+def _attributes(value: Any) -> dict:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise DomainError(ErrorCode.INVALID, "attributes", "custom attributes must be a JSON object") from None
+    if not isinstance(parsed, dict):
+        raise DomainError(ErrorCode.INVALID, "attributes", "custom attributes must be a JSON object")
+    return parsed
+
+
+def search_text(values: dict[str, Any]) -> str:
+    """What fuzzy search matches: names, company, contact, email and phone."""
+    parts = [values.get(f) for f in ("first_name", "last_name", "company_name", "contact_person", "email",
+                                     "phone_e164", "external_id")]
+    return normalize_search(" ".join(p for p in parts if p))
+
+
+# --- reads -------------------------------------------------------------------
+
+
+async def customers_by_id(conn: AsyncConnection, workspace_id: int, ids: list[int]) -> dict[int, Row]:
+    rows = await conn.execute(
+        select(customers).where(customers.c.workspace_id == workspace_id, customers.c.id.in_(ids),
+                                customers.c.deleted_at.is_(None)))
+    return {r.id: r for r in rows}
+
+
+async def customer_page(conn: AsyncConnection, workspace_id: int, first: int, after: int | None) -> list[Row]:
+    """Up to `first` + 1 customers after id `after`, oldest first (keyset: the
+    extra row tells whether there is a next page)."""
+    query = (select(customers)
+             .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None))
+             .order_by(customers.c.id).limit(first + 1))
+    if after is not None:
+        query = query.where(customers.c.id > after)
+    return list(await conn.execute(query))
+
+
+async def count_customers(conn: AsyncConnection, workspace_id: int) -> int:
+    return await conn.scalar(
+        select(func.count()).select_from(customers)
+        .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None)))

@@ -1,0 +1,55 @@
+"""Connections: which database, the engine, and the unit of work.
+
+`DATABASE_URL` (any PostgreSQL 14+, libpq or SQLAlchemy form) wins; without it
+the embedded PostgreSQL is started. Every unit of work is one transaction with
+the workspace set for row-level security.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from domain import embedded_pg
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def libpq_url() -> str:
+    """The database to use, as a plain postgresql:// URL."""
+    return os.environ.get("DATABASE_URL") or embedded_pg.start()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """postgresql:// (or postgres://, or +psycopg) URL as SQLAlchemy's asyncpg form."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def make_engine(url: str | None = None, **kwargs) -> AsyncEngine:
+    return create_async_engine(sqlalchemy_url(url or libpq_url()), pool_pre_ping=False, **kwargs)
+
+
+@asynccontextmanager
+async def unit_of_work(engine: AsyncEngine, workspace_id: int | None = None) -> AsyncIterator[AsyncConnection]:
+    """One transaction; with a workspace, row-level security shows only its rows."""
+    async with engine.begin() as conn:
+        if workspace_id is not None:
+            await set_workspace(conn, workspace_id)
+        yield conn
+
+
+async def set_workspace(conn: AsyncConnection, workspace_id: int) -> None:
+    await conn.execute(text("SELECT set_config('tribe.workspace_id', :w, true)"), {"w": str(workspace_id)})
+
+
+async def raw_connection(conn: AsyncConnection):
+    """The asyncpg connection under a SQLAlchemy one, for COPY."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection

@@ -1,0 +1,32 @@
+"""Domain errors: raised by services, translated at the edge (GraphQL
+`userErrors`, CLI messages). The codes are part of the public contract."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    NOT_FOUND = "NOT_FOUND"
+    TAKEN = "TAKEN"
+    DUPLICATE = "DUPLICATE"
+    UNKNOWN_CUSTOMER = "UNKNOWN_CUSTOMER"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_PHONE = "INVALID_PHONE"
+    INVALID_DATE = "INVALID_DATE"
+    NEGATIVE = "NEGATIVE"
+    CONFLICT = "CONFLICT"
+
+
+class DomainError(Exception):
+    def __init__(self, code: ErrorCode, field: str | None, message: str):
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message

@@ -1,0 +1,406 @@
+"""Table metadata: the one description of the schema, from which Alembic's
+revisions are generated and against which repositories write their SQL.
+
+Every business table carries `workspace_id`. References between business rows
+are composite `(workspace_id, id)` foreign keys, so a row can never point at a
+row of another workspace, whatever the code above does.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB
+
+from domain import vocab
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Money is exact; rials make twelve-digit totals ordinary.
+Money = Numeric(20, 2)
+NOW = text("now()")
+
+
+def _one_of(column: str, values: type[StrEnum], name: str | None = None) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name or column)
+
+
+def _all_of(column: str, values: type[StrEnum]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} <@ ARRAY[{allowed}]::text[]", name=column)
+
+
+def _id() -> Column:
+    return Column("id", BigInteger, Identity(), primary_key=True)
+
+
+def _workspace() -> Column:
+    return Column("workspace_id", BigInteger, nullable=False)
+
+
+def _in_workspace(table: str, *columns: str, ondelete: str = "CASCADE") -> ForeignKeyConstraint:
+    """A reference that stays inside the row's workspace."""
+    return ForeignKeyConstraint(
+        ["workspace_id", *columns], [f"{table}.workspace_id", f"{table}.id"], ondelete=ondelete
+    )
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    ]
+
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    _id(),
+    Column("slug", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("default_region", Text, nullable=False, server_default="IR"),
+    Column("currency", Text, nullable=False, server_default="IRR"),
+    # Signs the short-lived tokens that identify a mobile app's signed-in customer.
+    Column("app_token_secret", LargeBinary, nullable=False),
+    Column("settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    *_timestamps(),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    # The first characters of the key, shown in listings so a key can be recognised.
+    Column("prefix", Text, nullable=False),
+    Column("key_hash", LargeBinary, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+    _one_of("role", vocab.Role),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("external_id", Text),
+    Column("kind", Text, nullable=False, server_default=vocab.CustomerKind.INDIVIDUAL.value),
+    Column("first_name", Text),
+    Column("last_name", Text),
+    Column("company_name", Text),
+    Column("contact_person", Text),
+    Column("registration_number", Text),
+    Column("email", Text),
+    Column("phone", Text),  # as typed
+    Column("phone_e164", Text),
+    Column("birth_date", Date),
+    Column("gender", Text),
+    Column("occupation", Text),
+    Column("marital_status", Text),
+    Column("education", Text),
+    Column("income_band", Text),
+    Column("province", Text),
+    Column("city", Text),
+    Column("neighbourhood", Text),
+    Column("interests", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("lifestyle", Text),
+    Column("temperament", Text),
+    Column("staff_traits", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    # Set by staff or by the scoring pipeline; a lead has no purchases yet.
+    Column("lifecycle_stage", Text, nullable=False, server_default=vocab.LifecycleStage.LEAD.value),
+    Column("consent_sms", Boolean, nullable=False, server_default="false"),
+    Column("consent_email", Boolean, nullable=False, server_default="false"),
+    Column("consent_push", Boolean, nullable=False, server_default="false"),
+    Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # normalize_search() of names, company, email and phone: what search matches.
+    Column("search_text", Text, nullable=False, server_default=""),
+    Column("acquired_at", DateTime(timezone=True)),
+    *_timestamps(),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("erased_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+    UniqueConstraint("workspace_id", "id"),
+    UniqueConstraint("workspace_id", "external_id"),
+    _one_of("kind", vocab.CustomerKind),
+    _one_of("gender", vocab.Gender),
+    _one_of("temperament", vocab.Temperament),
+    _one_of("lifecycle_stage", vocab.LifecycleStage),
+    _all_of("staff_traits", vocab.Trait),
+    Index("ix_customers_workspace_id_created_at", "workspace_id", "created_at", "id"),
+    Index("ix_customers_workspace_id_lifecycle_stage", "workspace_id", "lifecycle_stage"),
+    Index("ix_customers_workspace_id_province_city", "workspace_id", "province", "city"),
+    Index("ix_customers_workspace_id_phone_e164", "workspace_id", "phone_e164"),
+    Index("ix_customers_workspace_id_email", "workspace_id", text("lower(email)")),
+    Index("ix_customers_search_text_trgm", "search_text", postgresql_using="gin",
+          postgresql_ops={"search_text": "gin_trgm_ops"}),
+    Index("ix_customers_tags", "tags", postgresql_using="gin"),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("kind", Text, nullable=False, server_default=vocab.NoteKind.NOTE.value),
+    Column("body", Text, nullable=False),
+    Column("pinned", Boolean, nullable=False, server_default="false"),
+    *_timestamps(),
+    Column("deleted_at", DateTime(timezone=True)),
+    _in_workspace("customers", "customer_id"),
+    _one_of("kind", vocab.NoteKind),
+    Index("ix_notes_customer", "workspace_id", "customer_id", "created_at", "id"),
+)
+
+purchases = Table(
+    "purchases",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("external_id", Text),
+    Column("purchased_at", DateTime(timezone=True), nullable=False),
+    # A refund is a purchase with a negative total, linked to what it refunds.
+    Column("total", Money, nullable=False),
+    Column("discount", Money, nullable=False, server_default="0"),
+    Column("currency", Text, nullable=False),
+    Column("channel", Text, nullable=False, server_default=vocab.SalesChannel.STORE.value),
+    Column("refund_of_id", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    _in_workspace("customers", "customer_id"),
+    _in_workspace("purchases", "refund_of_id", ondelete="SET NULL"),
+    UniqueConstraint("workspace_id", "id"),
+    UniqueConstraint("workspace_id", "external_id"),
+    _one_of("channel", vocab.SalesChannel),
+    CheckConstraint("discount >= 0", name="discount_not_negative"),
+    CheckConstraint("refund_of_id IS NULL OR total <= 0", name="refund_is_negative"),
+    Index("ix_purchases_customer", "workspace_id", "customer_id", "purchased_at", "id"),
+    Index("ix_purchases_workspace_id_purchased_at", "workspace_id", "purchased_at"),
+)
+
+purchase_items = Table(
+    "purchase_items",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("purchase_id", BigInteger, nullable=False),
+    Column("product", Text, nullable=False),
+    Column("category", Text),
+    Column("quantity", Numeric(14, 3), nullable=False),
+    Column("amount", Money, nullable=False),
+    _in_workspace("purchases", "purchase_id"),
+    Index("ix_purchase_items_purchase", "workspace_id", "purchase_id"),
+    Index("ix_purchase_items_category", "workspace_id", "category"),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("staff_minutes", Numeric(10, 2), nullable=False, server_default="0"),
+    # A survey answer (0-10, as in NPS).
+    Column("score", SmallInteger),
+    # For a referral: the customer this one brought in.
+    Column("referred_customer_id", BigInteger),
+    Column("summary", Text),
+    Column("external_id", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    _in_workspace("customers", "customer_id"),
+    _in_workspace("customers", "referred_customer_id", ondelete="SET NULL"),
+    UniqueConstraint("workspace_id", "external_id"),
+    _one_of("kind", vocab.InteractionKind),
+    CheckConstraint("staff_minutes >= 0", name="staff_minutes_not_negative"),
+    CheckConstraint("score IS NULL OR score BETWEEN 0 AND 10", name="score_0_to_10"),
+    CheckConstraint("(kind = 'survey') = (score IS NOT NULL)", name="survey_has_score"),
+    Index("ix_interactions_customer", "workspace_id", "customer_id", "occurred_at", "id"),
+    Index("ix_interactions_workspace_id_kind_occurred_at", "workspace_id", "kind", "occurred_at"),
+)
+
+# One row per customer, replaced wholesale by a full rescoring (staging + swap)
+# and row by row by incremental rescoring.
+customer_scores = Table(
+    "customer_scores",
+    metadata,
+    _workspace(),
+    Column("customer_id", BigInteger, primary_key=True),
+    Column("purchase_count", Integer, nullable=False),
+    Column("frequency", Integer, nullable=False),
+    Column("recency", DOUBLE_PRECISION, nullable=False),
+    Column("tenure", DOUBLE_PRECISION, nullable=False),  # T, in the fit's time unit
+    Column("monetary", DOUBLE_PRECISION, nullable=False),
+    Column("total_spend", DOUBLE_PRECISION, nullable=False),
+    Column("first_purchase_at", DateTime(timezone=True)),
+    Column("last_purchase_at", DateTime(timezone=True)),
+    Column("rfm_r", SmallInteger),
+    Column("rfm_f", SmallInteger),
+    Column("rfm_m", SmallInteger),
+    Column("rfm_segment", Text),
+    Column("probability_alive", DOUBLE_PRECISION),
+    Column("expected_purchases_90d", DOUBLE_PRECISION),
+    Column("clv", DOUBLE_PRECISION),
+    Column("loyalty", DOUBLE_PRECISION),
+    Column("loyalty_factors", JSONB),
+    Column("cost_to_serve", DOUBLE_PRECISION),
+    Column("net_value", DOUBLE_PRECISION),
+    Column("customer_type", Text),
+    Column("lifecycle_stage", Text),
+    Column("inferred_traits", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("cluster", SmallInteger),
+    Column("lookalike", DOUBLE_PRECISION),
+    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    _in_workspace("customers", "customer_id"),
+    _one_of("customer_type", vocab.CustomerType),
+    _one_of("lifecycle_stage", vocab.LifecycleStage),
+    Index("ix_customer_scores_workspace_id_clv", "workspace_id", "clv"),
+    Index("ix_customer_scores_workspace_id_customer_type", "workspace_id", "customer_type"),
+)
+
+# Fitted model parameters and diagnostics, one row per workspace and model.
+model_fits = Table(
+    "model_fits",
+    metadata,
+    _workspace(),
+    Column("model", Text, nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("diagnostics", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("fitted_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+    PrimaryKeyConstraint("workspace_id", "model"),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("key", Text, nullable=False),  # stable handle: "rfm:champions", "type:tribe", or user-chosen
+    Column("name", Text, nullable=False),
+    Column("description", Text),
+    Column("kind", Text, nullable=False),
+    Column("rule", JSONB),
+    Column("profile", JSONB),  # a cluster's persona
+    *_timestamps(),
+    Column("deleted_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+    UniqueConstraint("workspace_id", "id"),
+    UniqueConstraint("workspace_id", "key"),
+    _one_of("kind", vocab.SegmentKind),
+)
+
+# Membership with history: a row per stay; the open stay has left_at NULL.
+segment_memberships = Table(
+    "segment_memberships",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("segment_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("entered_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Column("left_at", DateTime(timezone=True)),
+    _in_workspace("segments", "segment_id"),
+    _in_workspace("customers", "customer_id"),
+    CheckConstraint("left_at IS NULL OR left_at >= entered_at", name="left_after_entered"),
+    Index("uq_segment_memberships_open", "segment_id", "customer_id", unique=True,
+          postgresql_where=text("left_at IS NULL")),
+    Index("ix_segment_memberships_customer", "workspace_id", "customer_id"),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("name", Text, nullable=False),
+    Column("segment_id", BigInteger),
+    Column("status", Text, nullable=False, server_default=vocab.CampaignStatus.DRAFT.value),
+    Column("channel", Text),
+    Column("offer", JSONB),
+    Column("starts_at", DateTime(timezone=True)),
+    Column("ends_at", DateTime(timezone=True)),
+    *_timestamps(),
+    _in_workspace("segments", "segment_id", ondelete="SET NULL"),
+    UniqueConstraint("workspace_id", "id"),
+    _one_of("status", vocab.CampaignStatus),
+)
+
+campaign_events = Table(
+    "campaign_events",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    _in_workspace("campaigns", "campaign_id"),
+    _in_workspace("customers", "customer_id"),
+    _one_of("kind", vocab.CampaignEventKind),
+    Index("ix_campaign_events_customer", "workspace_id", "customer_id", "occurred_at"),
+)
+
+# The transactional outbox: written in the same transaction as the change it
+# announces; `seq` orders a workspace's events and is the subscribers' cursor.
+events = Table(
+    "events",
+    metadata,
+    _workspace(),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("customer_id", BigInteger),
+    Column("segment_id", BigInteger),
+    Column("payload", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+    PrimaryKeyConstraint("workspace_id", "seq"),
+)
+
+# Where each workspace's next outbox `seq` comes from: taking it locks the row, so
+# events of one workspace commit in `seq` order and a reader never skips one.
+event_counters = Table(
+    "event_counters",
+    metadata,
+    Column("workspace_id", BigInteger, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+)

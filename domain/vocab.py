@@ -1,0 +1,106 @@
+"""The closed vocabularies of the domain. Stored as text with CHECK constraints
+(not PostgreSQL enums) so a later migration can add a value without a table rewrite."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    AGENT = "agent"
+    INTEGRATOR = "integrator"
+    APP = "app"
+
+
+class CustomerKind(StrEnum):
+    INDIVIDUAL = "individual"
+    ORGANISATION = "organisation"
+
+
+class Temperament(StrEnum):
+    WARM = "warm"
+    SERIOUS = "serious"
+
+
+class Trait(StrEnum):
+    FAULT_FINDER = "fault_finder"
+    HESITANT = "hesitant"
+    BARGAINER = "bargainer"
+
+
+class LifecycleStage(StrEnum):
+    LEAD = "lead"
+    PROSPECT = "prospect"
+    NEW = "new"
+    ACTIVE = "active"
+    LOYAL = "loyal"
+    AT_RISK = "at_risk"
+    INACTIVE = "inactive"
+    LOST = "lost"
+
+
+class CustomerType(StrEnum):
+    TRIBE = "tribe"
+    VAMPIRE = "vampire"
+    CHURNER = "churner"
+    SNOW_LEOPARD = "snow_leopard"
+    STANDARD = "standard"
+
+
+class Gender(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
+class NoteKind(StrEnum):
+    NOTE = "note"
+    CALL = "call"
+    MEETING = "meeting"
+    EMAIL = "email"
+    COMPLAINT = "complaint"
+    TASK = "task"
+
+
+class InteractionKind(StrEnum):
+    SUPPORT_REQUEST = "support_request"
+    COMPLAINT = "complaint"
+    DISCOUNT_REQUEST = "discount_request"
+    RETURN = "return"
+    REFERRAL = "referral"
+    SURVEY = "survey"
+    ENQUIRY = "enquiry"
+
+
+class SalesChannel(StrEnum):
+    STORE = "store"
+    ONLINE = "online"
+    PHONE = "phone"
+    APP = "app"
+    B2B = "b2b"
+
+
+class SegmentKind(StrEnum):
+    RULE = "rule"
+    CLUSTER = "cluster"
+    MANUAL = "manual"
+    BUILTIN = "builtin"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+
+
+class CampaignEventKind(StrEnum):
+    SENT = "sent"
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    REDEEMED = "redeemed"
+    UNSUBSCRIBED = "unsubscribed"

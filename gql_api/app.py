@@ -1,0 +1,72 @@
+"""The Starlette application: /graphql, /healthz, /readyz."""
+
+from __future__ import annotations
+
+import contextlib
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from domain.db import make_engine, unit_of_work
+from domain.migrate import SchemaOutOfDate, require_latest
+from domain.workspaces import authenticate
+from gql_api.context import Context
+from gql_api.schema import schema
+
+
+class TribeGraphQL(GraphQL):
+    def __init__(self, engine: AsyncEngine, **kwargs):
+        super().__init__(schema, **kwargs)
+        self.engine = engine
+
+    async def get_context(self, request, response) -> Context:
+        return Context(engine=self.engine, api_key=await _api_key(self.engine, request))
+
+
+async def _api_key(engine: AsyncEngine, request):
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        return None
+    async with unit_of_work(engine) as conn:
+        return await authenticate(conn, key.strip())
+
+
+def create_app(engine: AsyncEngine | None = None, dev: bool = False) -> Starlette:
+    """The app; without an engine it connects to the configured database at start-up."""
+    state: dict[str, AsyncEngine] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        state["engine"] = engine or make_engine()
+        await require_latest(state["engine"])
+        graphql.engine = state["engine"]
+        yield
+        if engine is None:
+            await state["engine"].dispose()
+
+    async def healthz(request: Request):
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request):
+        try:
+            async with state["engine"].connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            await require_latest(state["engine"])
+        except SchemaOutOfDate as exc:
+            return JSONResponse({"ready": False, "reason": str(exc)}, status_code=503)
+        except OSError as exc:
+            return JSONResponse({"ready": False, "reason": f"database unreachable: {exc}"}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    graphql = TribeGraphQL(engine, graphql_ide="graphiql" if dev else None)
+    return Starlette(
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz),
+                Route("/readyz", readyz)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn (`tribe serve`, or `uvicorn gql_api.asgi:app`)."""
+
+from gql_api.app import create_app
+
+app = create_app()

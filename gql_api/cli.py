@@ -1,0 +1,271 @@
+"""The `tribe` command line: serve, migrate, demo, import, keys, workspaces."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from domain import db, migrate
+from domain.errors import DomainError, ErrorCode
+from domain.vocab import Role
+
+DEMO_WORKSPACE = "demo"
+
+
+def _engine():
+    return db.make_engine()
+
+
+async def _with_engine(action):
+    engine = _engine()
+    try:
+        return await action(engine)
+    finally:
+        await engine.dispose()
+
+
+# --- migrate -----------------------------------------------------------------
+
+async def _migrate(args) -> None:
+    async def run(engine):
+        if args.downgrade:
+            await migrate.downgrade(engine)
+        else:
+            await migrate.upgrade(engine)
+        print(f"database schema at revision {await migrate.current_revision(engine) or 'none (empty)'}")
+    await _with_engine(run)
+
+
+# --- workspaces and keys -----------------------------------------------------
+
+async def _workspaces(args) -> None:
+    from domain.tables import workspaces
+    from domain.workspaces import create_workspace
+
+    async def run(engine):
+        async with db.unit_of_work(engine) as conn:
+            if args.action == "create":
+                workspace = await create_workspace(conn, args.slug, args.name)
+                print(f"created workspace {workspace.slug} (id {workspace.id})")
+            else:
+                for row in await conn.execute(workspaces.select().order_by(workspaces.c.id)):
+                    print(f"{row.id}\t{row.slug}\t{row.name}")
+    await _with_engine(run)
+
+
+async def _keys(args) -> None:
+    from domain.workspaces import create_key, get_workspace, list_keys, revoke_key
+
+    async def run(engine):
+        async with db.unit_of_work(engine) as conn:
+            workspace = await get_workspace(conn, args.workspace)
+            if args.action == "create":
+                key, record = await create_key(conn, workspace.id, Role(args.role), args.name or "")
+                print(f"created {record.role.value} key {record.id} for workspace {workspace.slug}; "
+                      "it is shown only this once:")
+                print(key)
+            elif args.action == "list":
+                print("id\trole\tname\tprefix\tcreated\tlast used\trevoked")
+                for k in await list_keys(conn, workspace.id):
+                    print(f"{k.id}\t{k.role.value}\t{k.name}\t{k.prefix}…\t{k.created_at:%Y-%m-%d %H:%M}\t"
+                          f"{k.last_used_at or '-'}\t{k.revoked_at or '-'}")
+            else:
+                record = await revoke_key(conn, workspace.id, args.id)
+                print(f"key {record.id} revoked at {record.revoked_at}")
+    await _with_engine(run)
+
+
+# --- demo --------------------------------------------------------------------
+
+async def load_demo(engine, slug: str, customers: int, seed: int, quiet: bool = False):
+    """Create workspace `slug` and fill it with the demo store; returns the counts."""
+    from domain.demo import build_demo
+    from domain.workspaces import create_workspace
+
+    async with db.unit_of_work(engine) as conn:
+        workspace = await create_workspace(conn, slug, "Demo store")
+        with tqdm(total=6, desc="demo store", unit="table", disable=quiet) as bar:
+            def step(label: str, done: int) -> None:
+                bar.set_postfix_str(f"{label}: {done:,}")
+                bar.update(1)
+            counts = await build_demo(conn, workspace.id, customers, seed, step)
+            bar.update(bar.total - bar.n)
+    return counts
+
+
+async def _demo(args) -> None:
+    from domain.demo import describe_parameters
+
+    async def run(engine):
+        counts = await load_demo(engine, args.workspace, args.customers, args.seed)
+        print(f"workspace {args.workspace}: {counts.customers:,} customers, {counts.purchases:,} purchases "
+              f"({counts.purchase_items:,} items), {counts.interactions:,} interactions, {counts.notes:,} notes "
+              f"in {counts.seconds:.1f} s")
+        print(f"generated with {describe_parameters()}")
+    await _with_engine(run)
+
+
+# --- import ------------------------------------------------------------------
+
+async def _import(args) -> None:
+    from domain.importing import import_customers, import_purchases, read_csv
+    from domain.tables import workspaces
+    from domain.workspaces import get_workspace
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise DomainError(ErrorCode.NOT_FOUND, "file", f"no such file: {path}")
+    total_lines = max(sum(1 for _ in path.open(encoding="utf-8-sig")) - 1, 0)
+
+    async def run(engine):
+        async with db.unit_of_work(engine) as conn:
+            workspace = await get_workspace(conn, args.workspace)
+            settings = (await conn.execute(
+                workspaces.select().where(workspaces.c.id == workspace.id))).one()
+            with tqdm(total=total_lines, desc=f"import {args.kind}", unit="row") as bar:
+                if args.kind == "customers":
+                    report = await import_customers(conn, workspace.id, read_csv(path), settings.default_region,
+                                                    bar.update)
+                else:
+                    report = await import_purchases(conn, workspace.id, read_csv(path), settings.currency,
+                                                    bar.update)
+        for error in report.errors:
+            print(f"{path}: {error}", file=sys.stderr)
+        print(f"{report.rows:,} rows: {report.inserted:,} new, {report.updated:,} updated, "
+              f"{report.unchanged:,} unchanged, {len(report.errors):,} rejected")
+        return report
+    report = await _with_engine(run)
+    if report.errors:
+        raise SystemExit(1)
+
+
+# --- serve -------------------------------------------------------------------
+
+async def _prepare_quickstart(args) -> str:
+    """Migrate, load the demo store on first run, and mint an admin key."""
+    from domain.workspaces import create_key, find_workspace
+
+    async def run(engine):
+        await migrate.upgrade(engine)
+        async with db.unit_of_work(engine) as conn:
+            found = await find_workspace(conn, DEMO_WORKSPACE)
+        if found is None:
+            print(f"first run: loading the demo store ({args.demo_customers:,} customers)…")
+            await load_demo(engine, DEMO_WORKSPACE, args.demo_customers, seed=7)
+        async with db.unit_of_work(engine) as conn:
+            workspace = await find_workspace(conn, DEMO_WORKSPACE)
+            key, _ = await create_key(conn, workspace.id, Role.ADMIN, "quickstart")
+        return key
+    return await _with_engine(run)
+
+
+def _serve(args) -> None:
+    import uvicorn
+
+    # Resolve the database once here so worker processes share it (and the
+    # embedded server this process owns).
+    os.environ["DATABASE_URL"] = db.libpq_url()
+    key = asyncio.run(_prepare_quickstart(args)) if args.quickstart else None
+    try:
+        asyncio.run(_with_engine(migrate.require_latest))
+    except migrate.SchemaOutOfDate as exc:
+        raise SystemExit(f"tribe: {exc}") from None
+    url = f"http://{args.host}:{args.port}/graphql"
+    print(f"Tribe GraphQL API: {url}")
+    if key:
+        print(f"admin API key for workspace '{DEMO_WORKSPACE}' (send as `Authorization: Bearer <key>`):\n{key}")
+    sys.stdout.flush()
+    uvicorn.run("gql_api.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                log_level="warning" if not args.dev else "info")
+
+
+# --- parser ------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tribe",
+        description="Tribe customer intelligence. Uses DATABASE_URL when set, otherwise an embedded "
+                    "PostgreSQL whose data lives in $TRIBE_HOME/pgdata (default ./.tribe/pgdata).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the GraphQL API",
+                           description="Run the GraphQL API with uvicorn. Refuses to start on a database "
+                                       "whose schema is behind this version (run `tribe migrate`).")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    serve.add_argument("--dev", action="store_true", help="development mode: GraphiQL on /graphql, verbose logs")
+    serve.add_argument("--quickstart", action="store_true",
+                       help="migrate, load the demo store on first run, and print a fresh admin key")
+    serve.add_argument("--demo-customers", type=int, default=20_000,
+                       help="demo store size for --quickstart (default 20000)")
+    serve.set_defaults(run=_serve, is_async=False)
+
+    mig = sub.add_parser("migrate", help="upgrade the database schema",
+                         description="Apply every pending migration (or undo the latest with --downgrade).")
+    mig.add_argument("--downgrade", action="store_true", help="undo the latest migration")
+    mig.set_defaults(run=_migrate, is_async=True)
+
+    demo = sub.add_parser("demo", help="build the demo store in a new workspace",
+                          description="Create a workspace filled with realistic customers, purchases (drawn from "
+                                      "BG/NBD and Gamma-Gamma with known parameters), interactions and notes.")
+    demo.add_argument("--customers", type=int, default=100_000, help="how many customers (default 100000)")
+    demo.add_argument("--workspace", default=DEMO_WORKSPACE, help="slug of the new workspace (default demo)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.set_defaults(run=_demo, is_async=True)
+
+    imp = sub.add_parser("import", help="import customers or purchases from CSV",
+                         description="Import a CSV file (format in the README, examples in examples/). "
+                                     "Idempotent by external_id; bad rows are reported with their line "
+                                     "number and the good ones still load. Exits 1 if any row was rejected.")
+    imp.add_argument("kind", choices=["customers", "purchases"])
+    imp.add_argument("file", help="path of the CSV file (UTF-8, header row)")
+    imp.add_argument("--workspace", required=True, help="workspace slug")
+    imp.set_defaults(run=_import, is_async=True)
+
+    keys = sub.add_parser("keys", help="create, list and revoke API keys",
+                          description="API keys belong to one workspace and one role. A new key is printed "
+                                      "once; only its hash is stored.")
+    keys_sub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = keys_sub.add_parser("create", help="create a key and print it once")
+    create.add_argument("--workspace", required=True, help="workspace slug")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name", help="what the key is for")
+    listing = keys_sub.add_parser("list", help="list a workspace's keys (never the keys themselves)")
+    listing.add_argument("--workspace", required=True)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("--workspace", required=True)
+    revoke.add_argument("id", type=int)
+    keys.set_defaults(run=_keys, is_async=True)
+
+    spaces = sub.add_parser("workspaces", help="create and list workspaces",
+                            description="A workspace is one business; its data is never visible to another.")
+    spaces_sub = spaces.add_subparsers(dest="action", required=True, metavar="ACTION")
+    new = spaces_sub.add_parser("create", help="create a workspace")
+    new.add_argument("slug", help="short name: lower-case letters, digits and dashes")
+    new.add_argument("--name", help="display name")
+    spaces_sub.add_parser("list", help="list workspaces")
+    spaces.set_defaults(run=_workspaces, is_async=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.is_async:
+            asyncio.run(args.run(args))
+        else:
+            args.run(args)
+    except DomainError as exc:
+        raise SystemExit(f"tribe: {exc}") from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""The per-request context: who is asking (API key) and how to reach the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.db import unit_of_work
+from domain.workspaces import ApiKey
+
+
+@dataclass
+class Context:
+    engine: AsyncEngine
+    api_key: ApiKey | None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction in the caller's workspace."""
+        assert self.api_key is not None, "resolvers behind IsAuthenticated only"
+        async with unit_of_work(self.engine, self.api_key.workspace_id) as conn:
+            yield conn

@@ -1,0 +1,101 @@
+"""The Customer type and its connection."""
+
+from __future__ import annotations
+
+import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from domain import vocab
+from gql_api.ids import to_global_id
+
+CustomerKind = strawberry.enum(Enum("CustomerKind", {v.name: v.value for v in vocab.CustomerKind}),
+                               description="A person or a legal entity.")
+LifecycleStage = strawberry.enum(Enum("LifecycleStage", {v.name: v.value for v in vocab.LifecycleStage}),
+                                 description="Where the customer is in the funnel, from lead to lost.")
+Temperament = strawberry.enum(Enum("Temperament", {v.name: v.value for v in vocab.Temperament}),
+                              description="How staff should talk to them: warm/friendly or serious.")
+Trait = strawberry.enum(Enum("Trait", {v.name: v.value for v in vocab.Trait}),
+                        description="Behaviour types staff set (and scoring infers).")
+
+
+@strawberry.type(description="A customer of the workspace: an individual or an organisation.")
+class Customer:
+    pk: strawberry.Private[int]
+    external_id: str | None = strawberry.field(description="The id in the business's own system.")
+    kind: CustomerKind
+    first_name: str | None
+    last_name: str | None
+    company_name: str | None
+    contact_person: str | None = strawberry.field(description="For organisations: who to talk to.")
+    registration_number: str | None
+    email: str | None
+    phone: str | None = strawberry.field(description="As typed.")
+    phone_e164: str | None = strawberry.field(description="The phone in E.164 form.")
+    birth_date: datetime.date | None
+    gender: str | None
+    occupation: str | None
+    marital_status: str | None
+    education: str | None
+    income_band: str | None
+    province: str | None
+    city: str | None
+    neighbourhood: str | None
+    interests: list[str]
+    lifestyle: str | None
+    temperament: Temperament | None
+    staff_traits: list[Trait] = strawberry.field(description="Traits set by staff.")
+    tags: list[str]
+    lifecycle_stage: LifecycleStage
+    consent_sms: bool
+    consent_email: bool
+    consent_push: bool
+    attributes: JSON = strawberry.field(description="Custom attributes (a JSON object).")
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    @strawberry.field(description="Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Customer", self.pk))
+
+    @strawberry.field(description="Name to show: the person's or the company's.")
+    def display_name(self) -> str:
+        person = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return self.company_name or person or self.email or self.phone or ""
+
+    @classmethod
+    def from_row(cls, row) -> Customer:
+        return cls(
+            pk=row.id, external_id=row.external_id, kind=CustomerKind(row.kind), first_name=row.first_name,
+            last_name=row.last_name, company_name=row.company_name, contact_person=row.contact_person,
+            registration_number=row.registration_number, email=row.email, phone=row.phone,
+            phone_e164=row.phone_e164, birth_date=row.birth_date, gender=row.gender, occupation=row.occupation,
+            marital_status=row.marital_status, education=row.education, income_band=row.income_band,
+            province=row.province, city=row.city, neighbourhood=row.neighbourhood, interests=row.interests,
+            lifestyle=row.lifestyle, temperament=Temperament(row.temperament) if row.temperament else None,
+            staff_traits=[Trait(t) for t in row.staff_traits], tags=row.tags,
+            lifecycle_stage=LifecycleStage(row.lifecycle_stage), consent_sms=row.consent_sms,
+            consent_email=row.consent_email, consent_push=row.consent_push, attributes=row.attributes,
+            created_at=row.created_at, updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class CustomerEdge:
+    cursor: str
+    node: Customer
+
+
+@strawberry.type(description="A page of customers.")
+class CustomerConnection:
+    edges: list[CustomerEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="Customers matching, on all pages.")

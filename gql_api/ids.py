@@ -1,0 +1,26 @@
+"""Opaque global ids ("Customer:42" in URL-safe base64), as Relay expects."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+
+class MalformedId(ValueError):
+    pass
+
+
+def to_global_id(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def from_global_id(global_id: str, expected_type: str) -> int:
+    """The primary key behind `global_id`; MalformedId if it is not an id of that type."""
+    try:
+        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+        type_name, _, pk = raw.partition(":")
+        if type_name != expected_type or not pk.isdigit():
+            raise ValueError
+        return int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise MalformedId(f"{global_id!r} is not a {expected_type} id") from None

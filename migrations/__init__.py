@@ -1,0 +1,1 @@
+"""Alembic environment and revisions (see env.py); run them with `tribe migrate`."""
