@@ -21,6 +21,7 @@ from domain.text import InvalidPhone, fold_digits, normalize_phone, normalize_se
 from domain.vocab import CustomerKind, Gender, LifecycleStage, Temperament, Trait
 
 MAX_TEXT = 500
+_PHONE_LIKE = re.compile(r"^[+\d\s().-]{5,}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
@@ -179,3 +180,21 @@ async def count_customers(conn: AsyncConnection, workspace_id: int) -> int:
     return await conn.scalar(
         select(func.count()).select_from(customers)
         .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None)))
+
+
+async def search_customers(conn: AsyncConnection, workspace_id: int, query: str, limit: int) -> list[Row]:
+    """Fuzzy search over names, company, email and phone, best match first.
+    The query goes through the same normalisation as the stored search form, so
+    Arabic letters, diacritics and Persian digits find what was saved otherwise."""
+    needle = normalize_search(query)
+    if _PHONE_LIKE.match(needle):
+        # "0912 345 6789" and "+98 912..." both end in the digits stored in E.164.
+        needle = re.sub(r"\D", "", needle).lstrip("0")
+    similarity = func.word_similarity(needle, customers.c.search_text)
+    rows = await conn.execute(
+        select(customers)
+        .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None),
+               customers.c.search_text.op("%>", is_comparison=True)(needle) | customers.c.search_text.contains(needle))
+        .order_by(similarity.desc(), customers.c.id)
+        .limit(limit))
+    return list(rows)

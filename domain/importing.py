@@ -259,7 +259,7 @@ async def _ids_by_external(conn, table: str, workspace_id: int, external_ids: se
     rows = await conn.execute(
         text(f"SELECT external_id, id FROM {table} WHERE workspace_id = :w AND external_id = ANY(:e) {condition}"),
         {"w": workspace_id, "e": list(external_ids)})
-    return dict(rows.tuples())
+    return {ext: pk for ext, pk in rows}
 
 
 async def _insert_purchases(conn, workspace_id, fresh: dict[str, _Purchase], customer_ids, existing) -> None:

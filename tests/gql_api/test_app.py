@@ -1,0 +1,92 @@
+"""The API over HTTP: health, auth by API key, and a first customer page."""
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from domain.db import unit_of_work
+from domain.importing import import_customers, read_csv
+from domain.tables import customers
+from domain.vocab import Role
+from domain.workspaces import create_key, revoke_key
+from gql_api.ids import to_global_id
+from tests.gql_api.conftest import graphql
+from tests.helpers import new_workspace
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+VIEWER = "{ viewer { workspaceSlug role } }"
+CUSTOMERS = """
+query Page($after: String) {
+  customers(first: 3, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id externalId displayName phoneE164 lifecycleStage staffTraits } }
+  }
+}"""
+CUSTOMER = "query One($id: ID!) { customer(id: $id) { externalId displayName } }"
+
+
+async def test_health_and_readiness(http):
+    assert (await http.get("/healthz")).text == "ok"
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"ready": True}
+
+
+async def test_no_key_or_a_wrong_key_is_unauthenticated(http):
+    for key in (None, "tribe_not-a-real-key", "garbage"):
+        body = await graphql(http, VIEWER, key)
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_viewer_names_the_keys_workspace_and_role(http, admin):
+    workspace, key = admin
+    body = await graphql(http, VIEWER, key)
+    assert body == {"data": {"viewer": {"workspaceSlug": workspace.slug, "role": "ADMIN"}}}
+
+
+async def test_revoked_key_stops_working(http, engine):
+    workspace = await new_workspace(engine)
+    async with unit_of_work(engine) as conn:
+        key, record = await create_key(conn, workspace.id, Role.ANALYST)
+    assert (await graphql(http, VIEWER, key))["data"]["viewer"]["role"] == "ANALYST"
+    async with unit_of_work(engine) as conn:
+        await revoke_key(conn, workspace.id, record.id)
+    assert (await graphql(http, VIEWER, key))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_customer_pages_walk_the_whole_workspace(http, engine, admin):
+    workspace, key = admin
+    async with unit_of_work(engine) as conn:
+        await import_customers(conn, workspace.id, read_csv(EXAMPLES / "customers.csv"))
+    first = (await graphql(http, CUSTOMERS, key))["data"]["customers"]
+    assert first["totalCount"] == 4 and first["pageInfo"]["hasNextPage"]
+    second = (await graphql(http, CUSTOMERS, key, after=first["pageInfo"]["endCursor"]))["data"]["customers"]
+    assert not second["pageInfo"]["hasNextPage"]
+    seen = [e["node"]["externalId"] for e in first["edges"] + second["edges"]]
+    assert seen == ["C-1001", "C-1002", "C-1003", "C-1004"]
+    maryam = first["edges"][0]["node"]
+    assert maryam["phoneE164"] == "+989123456789" and maryam["lifecycleStage"] == "ACTIVE"
+    one = await graphql(http, CUSTOMER, key, id=maryam["id"])
+    assert one["data"]["customer"] == {"externalId": "C-1001", "displayName": "مریم کریمی"}
+
+
+async def test_another_workspaces_customer_is_not_found(http, engine, admin):
+    _, key = admin
+    other = await new_workspace(engine)
+    async with unit_of_work(engine) as conn:
+        await import_customers(conn, other.id, read_csv(EXAMPLES / "customers.csv"))
+        theirs = list(await conn.scalars(select(customers.c.id).where(customers.c.workspace_id == other.id)))
+    assert len(theirs) == 4
+    for pk in theirs:
+        body = await graphql(http, CUSTOMER, key, id=to_global_id("Customer", pk))
+        assert body == {"data": {"customer": None}}
+
+
+async def test_malformed_ids_and_page_sizes_are_bad_input(http, admin):
+    _, key = admin
+    bad_id = await graphql(http, CUSTOMER, key, id="not-an-id")
+    assert bad_id["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    too_big = await graphql(http, "{ customers(first: 1000) { totalCount } }", key)
+    assert too_big["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -1,0 +1,64 @@
+"""The `tribe` command as a user runs it: help, migrate, workspaces, keys, import, serve's schema check."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def tribe(*args, database_url: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    result = subprocess.run([sys.executable, "-m", "gql_api.cli", *args], env=env, capture_output=True, text=True,
+                            timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"tribe {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["migrate"], ["demo"], ["import"], ["keys"], ["keys", "create"],
+                                     ["workspaces"]])
+def test_every_command_explains_itself(command):
+    result = subprocess.run([sys.executable, "-m", "gql_api.cli", *command, "--help"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and "usage: tribe" in result.stdout
+    assert len(result.stdout.splitlines()) > 4
+
+
+def test_serve_refuses_a_database_behind_the_schema(empty_database_url):
+    result = tribe("serve", "--port", "1", database_url=empty_database_url, check=False)
+    assert result.returncode != 0
+    assert "run `tribe migrate`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_users_session(empty_database_url, tmp_path):
+    url = empty_database_url
+    assert "revision 0001" in tribe("migrate", database_url=url).stdout
+    tribe("workspaces", "create", "shop", "--name", "My shop", database_url=url)
+    duplicate = tribe("workspaces", "create", "shop", database_url=url, check=False)
+    assert duplicate.returncode == 1 and "exists already" in duplicate.stderr
+
+    created = tribe("keys", "create", "--workspace", "shop", "--role", "agent", database_url=url).stdout
+    key = created.strip().splitlines()[-1]
+    assert key.startswith("tribe_")
+    listing = tribe("keys", "list", "--workspace", "shop", database_url=url).stdout
+    assert "agent" in listing and key not in listing
+    assert "revoked" in tribe("keys", "revoke", "--workspace", "shop", "1", database_url=url).stdout
+
+    customers = tribe("import", "customers", str(EXAMPLES / "customers.csv"), "--workspace", "shop",
+                      database_url=url).stdout
+    assert "4 new" in customers
+    bad = tmp_path / "bad.csv"
+    bad.write_text("external_id,first_name,birth_date\nX-1,Sara,2020-02-31\nX-2,Reza,\n")
+    result = tribe("import", "customers", str(bad), "--workspace", "shop", database_url=url, check=False)
+    assert result.returncode == 1
+    assert "line 2 (birth_date)" in result.stderr and "1 new" in result.stdout
+
+    missing = tribe("import", "purchases", "nowhere.csv", "--workspace", "shop", database_url=url, check=False)
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+    assert "revision none" in tribe("migrate", "--downgrade", database_url=url).stdout
