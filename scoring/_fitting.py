@@ -33,11 +33,13 @@ def maximise(loglik: LogLikelihood, total_weight: float, x0_log: np.ndarray, pen
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal evaluations
         evaluations += 1
-        params = np.exp(theta)
-        ll, grad = loglik(params)
-        value = -ll / total_weight + penalizer * float(params @ params)
-        gradient = (-grad / total_weight + 2.0 * penalizer * params) * params
-        if not np.isfinite(value):
+        # Line searches probe far-out points; an overflow there is just a bad point.
+        with np.errstate(over="ignore", invalid="ignore"):
+            params = np.exp(theta)
+            ll, grad = loglik(params)
+            value = -ll / total_weight + penalizer * float(params @ params)
+            gradient = (-grad / total_weight + 2.0 * penalizer * params) * params
+        if not (np.isfinite(value) and np.isfinite(gradient).all()):
             return np.inf, np.zeros_like(theta)
         return value, gradient
 

@@ -192,7 +192,10 @@ def expected_if_alive(r, alpha, a, b, x, T, t):
     c = a + b + x - 1.0
     z = t / (alpha + T + t)
     s = hyp2f1_minus_one(a + b - 1.0 - r, a - 1.0, c, z)
-    return c / (a - 1.0) * -math.expm1((a - 1.0) * math.log1p(-z) + math.log1p(s))
+    # 1 - (1-z)^(a-1) (1+s), kept accurate near z = 0; (1+s) may be negative
+    # when a + b + x < 1, so no logarithm of it.
+    u = (a - 1.0) * math.log1p(-z)
+    return c / (a - 1.0) * (-math.expm1(u) - math.exp(u) * s)
 
 
 @jit_parallel()

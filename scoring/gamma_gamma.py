@@ -10,7 +10,7 @@ For x repeat transactions of mean value m:
 
 Fitted, like lifetimes, on customers with x > 0 (and here m > 0, since log m is
 undefined at 0) by minimising the weighted mean negative log-likelihood plus
-``penalizer * sum(params**2)`` over log-parameters from 0.1.
+``penalizer * sum(params**2)`` over log-parameters.
 
 The model assumes spend per transaction is independent of how often a customer
 buys; `fit_gamma_gamma` reports the Pearson correlation between frequency and
@@ -112,7 +112,11 @@ def fit_gamma_gamma(frequency, monetary, penalizer: float = 0.0, initial: GammaG
     def loglik(params):
         return _loglik_kernel(*params, x, m, weights)
 
-    start = np.log(initial.params) if initial is not None else np.full(3, 0.1)
+    # lifetimes starts every log-parameter at 0.1, which leaves v ~ 1 hopelessly far
+    # from the optimum when spend is in rials; starting with the population mean
+    # at the data's mean (p = 1, q = 2, v = mean m) changes where the search
+    # begins, not the objective.
+    start = np.log(initial.params) if initial is not None else np.log([1.0, 2.0, float(m.mean())])
     optimum = _fitting.maximise(loglik, float(x.size), start, penalizer)
     errors = _fitting.standard_errors(loglik, optimum.params) if with_standard_errors else np.full(3, np.nan)
     correlation = float(np.corrcoef(x, m)[0, 1]) if np.ptp(x) > 0 and np.ptp(m) > 0 else 0.0

@@ -41,8 +41,8 @@ def betaln(a: float, b: float) -> float:
 def hyp2f1_minus_one(a: float, b: float, c: float, z: float) -> float:
     """2F1(a, b; c; z) - 1 by its power series, for 0 <= z < 1 and c > 0.
 
-    Returned minus one so callers keep full relative precision near z = 0
-    (log1p of it). The kernels only call it with small |a|, |b| (parameter-level
+    Returned minus one so callers keep full relative precision near z = 0.
+    The kernels only call it with small |a|, |b| (parameter-level
     numbers after Euler's transformation) so the terms shrink from the start and
     roughly like n^(a+b-c-1) z^n later on."""
     term = 1.0
