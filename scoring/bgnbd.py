@@ -8,8 +8,9 @@ Per customer with x repeat purchases, the last at t_x, watched for T:
 
 computed in log space (log-sum-exp of the two terms). Each evaluation
 tabulates the terms that depend only on the integer x (log-gammas, log-betas,
-digammas) once per distinct x, and customers with equal (x, t_x, T) are merged
-with weights before fitting, as Fader and Hardie do.
+digammas) once per distinct x and the logarithms once per distinct T and t_x,
+and customers without repeat purchases are merged with weights per distinct T
+(Fader and Hardie merge equal (x, t_x, T) the same way).
 
 Fitting follows lifetimes: time is scaled so the largest T is 1, the weighted
 mean negative log-likelihood plus ``penalizer * sum(params**2)`` is minimised
@@ -28,7 +29,7 @@ from numba import prange
 from scoring import _fitting
 from scoring._validation import as_float_array, check_rft
 from scoring.config import jit, jit_parallel
-from scoring.special import betaln, digamma, hyp2f1_minus_one
+from scoring.special import betaln, digamma, hyp2f1_minus_one, trigamma
 
 
 @dataclass(frozen=True)
@@ -51,81 +52,169 @@ class BgNbdFit:
 
 @jit()
 def _x_tables(r, a, b, max_x):
-    """Per distinct frequency: log-gamma/log-beta terms and digammas."""
+    """Per distinct frequency x: the log-gamma and log-beta terms, digammas and
+    trigammas that depend on x; rows are indexed by x."""
     n = max_x + 1
-    lg_rx = np.empty(n)
-    lb_alive = np.empty(n)
-    lb_dead = np.empty(n)
-    psi_rx = np.empty(n)
-    psi_bx = np.empty(n)
-    psi_bx1 = np.empty(n)
-    psi_abx = np.empty(n)
+    table = np.zeros((11, n))
     lb_ab = betaln(a, b)
     for x in range(n):
-        lg_rx[x] = math.lgamma(r + x)
-        lb_alive[x] = betaln(a, b + x) - lb_ab
-        lb_dead[x] = betaln(a + 1.0, b + x - 1.0) - lb_ab if x > 0 else 0.0
-        psi_rx[x] = digamma(r + x)
-        psi_bx[x] = digamma(b + x)
-        psi_bx1[x] = digamma(b + x - 1.0) if x > 0 else 0.0
-        psi_abx[x] = digamma(a + b + x)
-    return lg_rx, lb_alive, lb_dead, psi_rx, psi_bx, psi_bx1, psi_abx
+        table[0, x] = math.lgamma(r + x)
+        table[1, x] = betaln(a, b + x) - lb_ab
+        table[3, x] = digamma(r + x)
+        table[4, x] = digamma(b + x)
+        table[6, x] = digamma(a + b + x)
+        table[7, x] = trigamma(r + x)
+        table[8, x] = trigamma(b + x)
+        table[10, x] = trigamma(a + b + x)
+        if x > 0:
+            table[2, x] = betaln(a + 1.0, b + x - 1.0) - lb_ab
+            table[5, x] = digamma(b + x - 1.0)
+            table[9, x] = trigamma(b + x - 1.0)
+    return table
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Customers as indices into their distinct T and t_x values, so that each
+    evaluation takes the logarithms once per distinct value (a store's data
+    holds a few hundred distinct ages in days), with customers without repeat
+    purchases merged into weights per distinct T."""
+
+    T: np.ndarray  # distinct T values
+    t_x: np.ndarray  # distinct t_x values
+    zero_weights: np.ndarray  # per distinct T: total weight of customers with x = 0
+    x: np.ndarray  # int64, customers with x > 0
+    t_index: np.ndarray
+    T_index: np.ndarray
+    weights: np.ndarray
+    max_x: int
+
+    @classmethod
+    def build(cls, x, t_x, T, weights) -> _Grid:
+        uT, iT = np.unique(T, return_inverse=True)
+        ut, it = np.unique(t_x, return_inverse=True)
+        zero = x == 0
+        repeat = ~zero
+        # Equal (x, t_x, T) are one row with their weights summed.
+        key = (x[repeat].astype(np.int64) * ut.size + it[repeat]) * uT.size + iT[repeat]
+        distinct, inverse = np.unique(key, return_inverse=True)
+        return cls(uT, ut, np.bincount(iT[zero], weights=weights[zero], minlength=uT.size),
+                   distinct // (ut.size * uT.size), (distinct // uT.size) % ut.size, distinct % uT.size,
+                   np.bincount(inverse, weights=weights[repeat]), int(x.max()) if x.size else 0)
+
+    def scaled(self, factor: float) -> _Grid:
+        return _Grid(self.T * factor, self.t_x * factor, self.zero_weights, self.x, self.t_index, self.T_index,
+                     self.weights, self.max_x)
+
+    def loglik(self, params) -> tuple[float, np.ndarray, np.ndarray]:
+        return _loglik_kernel(*(float(p) for p in params), self.T, self.t_x, self.zero_weights, self.x,
+                              self.t_index, self.T_index, self.weights, self.max_x)
+
+    @property
+    def total_weight(self) -> float:
+        return float(self.zero_weights.sum() + self.weights.sum())
 
 
 @jit_parallel()
-def _loglik_kernel(r, alpha, a, b, x, t_x, T, weights, max_x):
-    lg_rx, lb_alive, lb_dead, psi_rx, psi_bx, psi_bx1, psi_abx = _x_tables(r, a, b, max_x)
+def _loglik_kernel(r, alpha, a, b, uT, ut, zero_weights, x, t_index, T_index, weights, max_x):
+    """Total log-likelihood, gradient and Hessian in (r, alpha, a, b).
+
+    Per customer ll = C + lse(A1, A2), with C the terms common to both, A1 the
+    'alive at T' and A2 the 'died after t_x' term; the Hessian of the
+    log-sum-exp is w1 H(A1) + w2 H(A2) + w1 w2 (g1 - g2)(g1 - g2)^T."""
+    tab = _x_tables(r, a, b, max_x)
+    lg_rx, lb_alive, lb_dead, psi_rx, psi_bx, psi_bx1, psi_abx = tab[0], tab[1], tab[2], tab[3], tab[4], tab[5], tab[6]
+    tri_rx, tri_bx, tri_bx1, tri_abx = tab[7], tab[8], tab[9], tab[10]
+    log_aT = np.log(alpha + uT)
+    inv_aT = 1.0 / (alpha + uT)
+    log_at = np.log(alpha + ut)
+    inv_at = 1.0 / (alpha + ut)
     head = -math.lgamma(r) + r * math.log(alpha)
     psi_r, psi_a, psi_a1, psi_b, psi_ab = digamma(r), digamma(a), digamma(a + 1.0), digamma(b), digamma(a + b)
+    tri_r, tri_a, tri_a1, tri_b, tri_ab = trigamma(r), trigamma(a), trigamma(a + 1.0), trigamma(b), trigamma(a + b)
     log_alpha = math.log(alpha)
-    ll = 0.0
-    g_r = 0.0
+
+    # Customers without repeat purchases: only the "alive" term, one per distinct T.
+    w0 = zero_weights.sum()
+    ll = w0 * (lg_rx[0] + head + lb_alive[0])
+    g_r = w0 * (psi_rx[0] - psi_r + log_alpha)
     g_alpha = 0.0
-    g_a = 0.0
-    g_b = 0.0
+    g_a = w0 * (psi_ab - psi_abx[0])
+    g_b = w0 * (psi_ab - psi_b + psi_bx[0] - psi_abx[0])
+    h_rr = w0 * (tri_rx[0] - tri_r)
+    h_ralpha = 0.0
+    h_alphaalpha = 0.0
+    h_aa = w0 * (tri_ab - tri_abx[0])
+    h_ab = w0 * (tri_ab - tri_abx[0])
+    h_bb = w0 * (tri_ab - tri_b + tri_bx[0] - tri_abx[0])
+    for j in range(uT.size):
+        zw = zero_weights[j]
+        ll -= zw * r * log_aT[j]
+        g_r -= zw * log_aT[j]
+        g_alpha += zw * (r / alpha - r * inv_aT[j])
+        h_ralpha += zw * (1.0 / alpha - inv_aT[j])
+        h_alphaalpha += zw * r * (inv_aT[j] * inv_aT[j] - 1.0 / (alpha * alpha))
+    h_ra = 0.0
+    h_rb = 0.0
+    h_alphaa = 0.0
+    h_alphab = 0.0
+
     for i in prange(x.size):
-        xi = int(x[i])
+        xi = x[i]
         w = weights[i]
         rx = r + xi
-        log_aT = math.log(alpha + T[i])
-        alive = lb_alive[xi] - rx * log_aT
-        if xi > 0:
-            log_at = math.log(alpha + t_x[i])
-            dead = lb_dead[xi] - rx * log_at
-            top = max(alive, dead)
-            lse = top + math.log(math.exp(alive - top) + math.exp(dead - top))
-            w1 = math.exp(alive - lse)
-            w2 = math.exp(dead - lse)
-            inv_at = 1.0 / (alpha + t_x[i])
+        lT = log_aT[T_index[i]]
+        lt = log_at[t_index[i]]
+        iT = inv_aT[T_index[i]]
+        it = inv_at[t_index[i]]
+        alive = lb_alive[xi] - rx * lT
+        dead = lb_dead[xi] - rx * lt
+        # log-sum-exp of the two terms; w1, w2 are their shares of the sum
+        if alive >= dead:
+            e = math.exp(dead - alive)
+            lse = alive + math.log1p(e)
+            w1 = 1.0 / (1.0 + e)
+            w2 = e * w1
         else:
-            log_at = 0.0
-            lse = alive
-            w1 = 1.0
-            w2 = 0.0
-            inv_at = 0.0
+            e = math.exp(alive - dead)
+            lse = dead + math.log1p(e)
+            w2 = 1.0 / (1.0 + e)
+            w1 = e * w2
         ll += w * (lg_rx[xi] + head + lse)
-        g_r += w * (psi_rx[xi] - psi_r + log_alpha - w1 * log_aT - w2 * log_at)
-        g_alpha += w * (r / alpha - rx * (w1 / (alpha + T[i]) + w2 * inv_at))
+        g_r += w * (psi_rx[xi] - psi_r + log_alpha - w1 * lT - w2 * lt)
+        g_alpha += w * (r / alpha - rx * (w1 * iT + w2 * it))
         g_a += w * (psi_ab - psi_a + w1 * (psi_a - psi_abx[xi]) + w2 * (psi_a1 - psi_abx[xi]))
         g_b += w * (psi_ab - psi_b + w1 * (psi_bx[xi] - psi_abx[xi]) + w2 * (psi_bx1[xi] - psi_abx[xi]))
-    return ll, np.array([g_r, g_alpha, g_a, g_b])
+        # gradient of A1 minus gradient of A2
+        d0 = lt - lT
+        d1 = rx * (it - iT)
+        d2 = -1.0 / a
+        d3 = 1.0 / (b + xi - 1.0)
+        ww = w * w1 * w2
+        h_rr += w * (tri_rx[xi] - tri_r) + ww * d0 * d0
+        h_ralpha += w * (1.0 / alpha - w1 * iT - w2 * it) + ww * d0 * d1
+        h_alphaalpha += w * (rx * (w1 * iT * iT + w2 * it * it) - r / (alpha * alpha)) + ww * d1 * d1
+        h_ra += ww * d0 * d2
+        h_rb += ww * d0 * d3
+        h_alphaa += ww * d1 * d2
+        h_alphab += ww * d1 * d3
+        h_aa += w * (tri_ab - tri_a + w1 * (tri_a - tri_abx[xi]) + w2 * (tri_a1 - tri_abx[xi])) + ww * d2 * d2
+        h_ab += w * (tri_ab - tri_abx[xi]) + ww * d2 * d3
+        h_bb += w * (tri_ab - tri_b + w1 * (tri_bx[xi] - tri_abx[xi]) + w2 * (tri_bx1[xi] - tri_abx[xi])) + ww * d3 * d3
+    hessian = np.array([
+        [h_rr, h_ralpha, h_ra, h_rb],
+        [h_ralpha, h_alphaalpha, h_alphaa, h_alphab],
+        [h_ra, h_alphaa, h_aa, h_ab],
+        [h_rb, h_alphab, h_ab, h_bb],
+    ])
+    return ll, np.array([g_r, g_alpha, g_a, g_b]), hessian
 
 
-def log_likelihood(params, frequency, recency, T, weights=None) -> tuple[float, np.ndarray]:
-    """Total weighted log-likelihood at (r, alpha, a, b) and its gradient."""
+def log_likelihood(params, frequency, recency, T, weights=None) -> tuple[float, np.ndarray, np.ndarray]:
+    """Total weighted log-likelihood at (r, alpha, a, b), its gradient and Hessian."""
     x, t_x, T = check_rft(frequency, recency, T)
     w = np.ones(x.size) if weights is None else as_float_array("weights", weights, size=x.size)
-    r, alpha, a, b = (float(p) for p in params)
-    max_x = int(x.max()) if x.size else 0
-    return _loglik_kernel(r, alpha, a, b, x, t_x, T, w, max_x)
-
-
-def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Distinct rows of the given columns, their counts, and each input row's
-    index among them (to scatter per-row results back)."""
-    stacked = np.column_stack(columns)
-    unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    return [unique[:, j].copy() for j in range(unique.shape[1])], counts.astype(np.float64), inverse.ravel()
+    return _Grid.build(x, t_x, T, w).loglik(params)
 
 
 def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0, initial: BgNbdFit | None = None,
@@ -134,29 +223,20 @@ def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0, initial: BgNbdFit |
     x, t_x, T = check_rft(frequency, recency, T)
     if x.size == 0 or T.max() <= 0:
         raise ValueError("BG/NBD needs customers observed for some time (T > 0)")
-    (ux, ut, uT), weights, _ = compress(x, t_x, T)
-    scale = 1.0 / uT.max()
-    max_x = int(ux.max())
-    st, sT = ut * scale, uT * scale
-
-    def scaled(params):
-        return _loglik_kernel(*params, ux, st, sT, weights, max_x)
-
+    grid = _Grid.build(x, t_x, T, np.ones(x.size))
+    scale = 1.0 / T.max()
+    scaled = grid.scaled(scale)
     if initial is not None:
         start = np.log([initial.r, initial.alpha * scale, initial.a, initial.b])
     else:
         start = np.full(4, 0.1)
-    optimum = _fitting.maximise(scaled, weights.sum(), start, penalizer)
+    optimum = _fitting.maximise(scaled.loglik, grid.total_weight, start, penalizer)
     r, alpha_scaled, a, b = optimum.params
     params = np.array([r, alpha_scaled / scale, a, b])
-
-    def natural(p):
-        return _loglik_kernel(*p, ux, ut, uT, weights, max_x)
-
-    errors = _fitting.standard_errors(natural, params) if with_standard_errors else np.full(4, np.nan)
-    return BgNbdFit(*(float(v) for v in params), log_likelihood=float(natural(params)[0]), converged=optimum.converged,
-                    iterations=optimum.iterations, n_customers=int(x.size), penalizer=penalizer,
-                    standard_errors=dict(zip(("r", "alpha", "a", "b"), errors.tolist())))
+    errors = _fitting.standard_errors(grid.loglik, params) if with_standard_errors else np.full(4, np.nan)
+    return BgNbdFit(*(float(v) for v in params), log_likelihood=float(grid.loglik(params)[0]),
+                    converged=optimum.converged, iterations=optimum.iterations, n_customers=int(x.size),
+                    penalizer=penalizer, standard_errors=dict(zip(("r", "alpha", "a", "b"), errors.tolist())))
 
 
 # --- predictions ---------------------------------------------------------------

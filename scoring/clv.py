@@ -14,17 +14,18 @@ import numpy as np
 from numba import prange
 
 from scoring._validation import as_float_array, check_positive, check_rft
-from scoring.bgnbd import BgNbdFit, _p_alive, expected_if_alive
+from scoring.bgnbd import BgNbdFit, expected_if_alive, probability_alive
 from scoring.config import jit_parallel
 from scoring.gamma_gamma import GammaGammaFit, expected_average_value
 
 
 @jit_parallel()
-def _clv_kernel(r, alpha, a, b, x, t_x, T, value, horizon, per_month, rate):
+def _discounted_purchases(r, alpha, a, b, x, T, horizon, per_month, rate):
+    """sum_k (E[X(k f)] - E[X((k-1) f)]) / (1 + d)^k for an alive customer,
+    per distinct (x, T): it does not depend on t_x."""
     n = x.size
-    clv = np.empty(n)
+    out = np.empty(n)
     for i in prange(n):
-        alive = _p_alive(r, alpha, a, b, x[i], t_x[i], T[i])
         previous = 0.0
         discounted = 0.0
         factor = 1.0
@@ -33,8 +34,8 @@ def _clv_kernel(r, alpha, a, b, x, t_x, T, value, horizon, per_month, rate):
             current = expected_if_alive(r, alpha, a, b, x[i], T[i], k * per_month)
             discounted += (current - previous) * factor
             previous = current
-        clv[i] = value[i] * alive * discounted
-    return clv
+        out[i] = discounted
+    return out
 
 
 def customer_lifetime_value(bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, frequency, recency, T, monetary,
@@ -49,5 +50,11 @@ def customer_lifetime_value(bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, frequen
         raise ValueError("monthly_discount_rate must be in [0, 1)")
     periods_per_month = check_positive("periods_per_month", periods_per_month)
     value = margin * expected_average_value(gamma_gamma, x, m)
-    return _clv_kernel(*bgnbd.params, x, t_x, T, value, int(horizon_months), periods_per_month,
-                       float(monthly_discount_rate))
+    # The horizon sum depends on (x, T) only, and a store's customers share few
+    # of those (ages in whole days): compute it once per distinct pair.
+    distinct_T, T_index = np.unique(T, return_inverse=True)
+    pairs, pair_index = np.unique(x.astype(np.int64) * distinct_T.size + T_index, return_inverse=True)
+    per_pair = _discounted_purchases(*bgnbd.params, (pairs // distinct_T.size).astype(np.float64),
+                                     distinct_T[pairs % distinct_T.size], int(horizon_months), periods_per_month,
+                                     float(monthly_discount_rate))
+    return value * probability_alive(bgnbd, x, t_x, T) * per_pair[pair_index]

@@ -28,7 +28,7 @@ from numba import prange
 from scoring import _fitting
 from scoring._validation import as_float_array
 from scoring.config import jit_parallel
-from scoring.special import digamma
+from scoring.special import digamma, trigamma
 
 # |correlation| above this and the independence assumption is doubtful.
 CORRELATION_WARNING = 0.3
@@ -62,27 +62,64 @@ class GammaGammaFit:
 
 
 @jit_parallel()
-def _loglik_kernel(p, q, v, x, m, weights):
-    lg_q = math.lgamma(q)
+def _loglik_kernel(p, q, v, distinct_x, distinct_weights, sum_w_log_m, sum_wx_log_m, x, xm, weights):
+    """Log-likelihood, gradient and Hessian in (p, q, v). The sum splits into
+    terms per distinct x (gamma functions), constants of the data (sums of
+    log m) and one logarithm per customer, log(x m + v)."""
+    total_weight = distinct_weights.sum()
     log_v = math.log(v)
-    psi_q = digamma(q)
-    ll = 0.0
-    g_p = 0.0
-    g_q = 0.0
-    g_v = 0.0
+    ll = total_weight * (q * log_v - math.lgamma(q)) + p * sum_wx_log_m - sum_w_log_m
+    g_p = sum_wx_log_m
+    g_q = total_weight * (log_v - digamma(q))
+    g_v = total_weight * q / v
+    h_pp = 0.0
+    h_pq = 0.0
+    h_qq = -total_weight * trigamma(q)
+    for j in range(distinct_x.size):
+        u, w = distinct_x[j], distinct_weights[j]
+        pu = p * u
+        log_u = math.log(u)
+        psi_puq = digamma(pu + q)
+        tri_puq = trigamma(pu + q)
+        ll += w * (math.lgamma(pu + q) - math.lgamma(pu) + pu * log_u)
+        g_p += w * u * (psi_puq - digamma(pu) + log_u)
+        g_q += w * psi_puq
+        h_pp += w * u * u * (tri_puq - trigamma(pu))
+        h_pq += w * u * tri_puq
+        h_qq += w * tri_puq
+    h_pv = 0.0
+    h_qv = total_weight / v
+    h_vv = -total_weight * q / (v * v)
     for i in prange(x.size):
-        xi, mi, w = x[i], m[i], weights[i]
-        px = p * xi
-        log_m = math.log(mi)
-        log_x = math.log(xi)
-        log_xmv = math.log(xi * mi + v)
-        psi_pxq = digamma(px + q)
-        ll += w * (math.lgamma(px + q) - math.lgamma(px) - lg_q + q * log_v + (px - 1.0) * log_m
-                   + px * log_x - (px + q) * log_xmv)
-        g_p += w * xi * (psi_pxq - digamma(px) + log_m + log_x - log_xmv)
-        g_q += w * (psi_pxq - psi_q + log_v - log_xmv)
-        g_v += w * (q / v - (px + q) / (xi * mi + v))
-    return ll, np.array([g_p, g_q, g_v])
+        inv = 1.0 / (xm[i] + v)
+        log_xmv = math.log(xm[i] + v)
+        pxq = p * x[i] + q
+        ll -= weights[i] * pxq * log_xmv
+        g_p -= weights[i] * x[i] * log_xmv
+        g_q -= weights[i] * log_xmv
+        g_v -= weights[i] * pxq * inv
+        h_pv -= weights[i] * x[i] * inv
+        h_qv -= weights[i] * inv
+        h_vv += weights[i] * pxq * inv * inv
+    hessian = np.array([[h_pp, h_pq, h_pv], [h_pq, h_qq, h_qv], [h_pv, h_qv, h_vv]])
+    return ll, np.array([g_p, g_q, g_v]), hessian
+
+
+class _Spend:
+    """Repeat customers' (x, m) with what does not change between evaluations precomputed."""
+
+    def __init__(self, x: np.ndarray, m: np.ndarray, weights: np.ndarray):
+        self.x, self.weights = x, weights
+        self.xm = x * m
+        self.distinct_x, inverse = np.unique(x, return_inverse=True)
+        self.distinct_weights = np.bincount(inverse, weights=weights)
+        log_m = np.log(m)
+        self.sum_w_log_m = float(weights @ log_m)
+        self.sum_wx_log_m = float((weights * x) @ log_m)
+
+    def loglik(self, params) -> tuple[float, np.ndarray, np.ndarray]:
+        return _loglik_kernel(*(float(v) for v in params), self.distinct_x, self.distinct_weights, self.sum_w_log_m,
+                              self.sum_wx_log_m, self.x, self.xm, self.weights)
 
 
 def _usable(frequency, monetary) -> tuple[np.ndarray, np.ndarray]:
@@ -94,11 +131,12 @@ def _usable(frequency, monetary) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], m[keep]
 
 
-def log_likelihood(params, frequency, monetary, weights=None) -> tuple[float, np.ndarray]:
-    """Total weighted log-likelihood at (p, q, v) and its gradient, over customers with x > 0 and m > 0."""
+def log_likelihood(params, frequency, monetary, weights=None) -> tuple[float, np.ndarray, np.ndarray]:
+    """Total weighted log-likelihood at (p, q, v), its gradient and Hessian, over
+    customers with x > 0 and m > 0."""
     x, m = _usable(frequency, monetary)
     w = np.ones(x.size) if weights is None else as_float_array("weights", weights, size=x.size)
-    return _loglik_kernel(*(float(v) for v in params), x, m, w)
+    return _Spend(x, m, w).loglik(params)
 
 
 def fit_gamma_gamma(frequency, monetary, penalizer: float = 0.0, initial: GammaGammaFit | None = None,
@@ -107,10 +145,7 @@ def fit_gamma_gamma(frequency, monetary, penalizer: float = 0.0, initial: GammaG
     x, m = _usable(frequency, monetary)
     if x.size < 3:
         raise ValueError("Gamma-Gamma needs at least three customers with repeat purchases of positive value")
-    weights = np.ones(x.size)
-
-    def loglik(params):
-        return _loglik_kernel(*params, x, m, weights)
+    loglik = _Spend(x, m, np.ones(x.size)).loglik
 
     # lifetimes starts every log-parameter at 0.1, which leaves v ~ 1 hopelessly far
     # from the optimum when spend is in rials; starting with the population mean

@@ -31,23 +31,24 @@ def test_log_likelihood_equals_the_papers_formula(seed):
     rng = np.random.default_rng(seed)
     x, t_x, T = _random_customers(rng, 2000)
     params = rng.uniform([0.05, 0.5, 0.1, 0.3], [5.0, 50.0, 5.0, 20.0])
-    ours, _ = log_likelihood(params, x, t_x, T)
+    ours = log_likelihood(params, x, t_x, T)[0]
     reference = naive.bgnbd_loglik(*params, x, t_x, T).sum()
     assert ours == pytest.approx(reference, rel=1e-9)
 
 
-def test_gradient_matches_finite_differences():
+def test_gradient_and_hessian_match_finite_differences():
     rng = np.random.default_rng(1)
     x, t_x, T = _random_customers(rng, 500)
     params = np.array([0.7, 6.0, 0.9, 3.0])
-    _, gradient = log_likelihood(params, x, t_x, T)
+    _, gradient, hessian = log_likelihood(params, x, t_x, T)
     for j in range(4):
         h = 1e-6 * params[j]
         up, down = params.copy(), params.copy()
         up[j] += h
         down[j] -= h
-        numeric = (log_likelihood(up, x, t_x, T)[0] - log_likelihood(down, x, t_x, T)[0]) / (2 * h)
-        assert gradient[j] == pytest.approx(numeric, rel=1e-6)
+        above, below = log_likelihood(up, x, t_x, T), log_likelihood(down, x, t_x, T)
+        assert gradient[j] == pytest.approx((above[0] - below[0]) / (2 * h), rel=1e-6)
+        np.testing.assert_allclose(hessian[:, j], (above[1] - below[1]) / (2 * h), rtol=1e-5, atol=1e-6)
 
 
 def test_params_out_is_close_to_Hardie_paper(cdnow):
@@ -115,8 +116,8 @@ def test_no_overflow_or_nan_at_the_extremes():
     T = np.array([0.0, 3650.0 * 3, 3650.0, 3650.0 * 3, 1e-9, 3650.0 * 3])
     fit = BgNbdFit(r=0.25, alpha=4.4, a=0.8, b=2.4, log_likelihood=0.0, converged=True, iterations=0,
                    n_customers=0)
-    ll, gradient = log_likelihood(fit.params, x, t_x, T)
-    assert np.isfinite(ll) and np.isfinite(gradient).all()
+    ll, gradient, hessian = log_likelihood(fit.params, x, t_x, T)
+    assert np.isfinite(ll) and np.isfinite(gradient).all() and np.isfinite(hessian).all()
     alive = probability_alive(fit, x, t_x, T)
     expected = expected_purchases(fit, 365.0, x, t_x, T)
     assert np.isfinite(alive).all() and ((alive >= 0) & (alive <= 1)).all()

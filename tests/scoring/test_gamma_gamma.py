@@ -23,17 +23,18 @@ def test_log_likelihood_equals_the_formula(seed):
     assert log_likelihood(params, x, m)[0] == pytest.approx(naive.gamma_gamma_loglik(*params, x, m).sum(), rel=1e-9)
 
 
-def test_gradient_matches_finite_differences():
+def test_gradient_and_hessian_match_finite_differences():
     x, m = _customers(np.random.default_rng(3), 500)
     params = np.array([4.0, 3.0, 20.0])
-    _, gradient = log_likelihood(params, x, m)
+    _, gradient, hessian = log_likelihood(params, x, m)
     for j in range(3):
         h = 1e-6 * params[j]
         up, down = params.copy(), params.copy()
         up[j] += h
         down[j] -= h
-        numeric = (log_likelihood(up, x, m)[0] - log_likelihood(down, x, m)[0]) / (2 * h)
-        assert gradient[j] == pytest.approx(numeric, rel=1e-6)
+        above, below = log_likelihood(up, x, m), log_likelihood(down, x, m)
+        assert gradient[j] == pytest.approx((above[0] - below[0]) / (2 * h), rel=1e-6)
+        np.testing.assert_allclose(hessian[:, j], (above[1] - below[1]) / (2 * h), rtol=1e-5, atol=1e-6)
 
 
 def test_params_out_is_close_to_Hardie_note(cdnow):
