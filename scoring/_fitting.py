@@ -20,6 +20,7 @@ import numpy as np
 LogLikelihood = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
 
 GRADIENT_TOLERANCE = 1e-10  # on the mean objective's gradient in log-parameters
+ROUND_OFF = 1e-15  # a predicted decrease this small (relative to the objective) is no decrease
 CONVERGED = 1e-6  # what still counts as an optimum if progress stops earlier
 MAX_ITERATIONS = 200
 MAX_STEP = 3.0  # in log-parameters: at most a factor e^3 per iteration
@@ -64,11 +65,13 @@ def maximise(loglik: LogLikelihood, total_weight: float, x0_log: np.ndarray, pen
         if longest > MAX_STEP:
             step *= MAX_STEP / longest
         slope = float(gradient @ step)
+        if -slope < ROUND_OFF * max(1.0, abs(value)):
+            break  # the predicted decrease is at round-off level: converged
         size = 1.0
         while size > 1e-10:
             candidate = theta + size * step
             new_value, new_gradient, new_hessian = objective(candidate)
-            if new_gradient is not None and new_value <= value + 1e-4 * size * slope:
+            if new_gradient is not None and new_value < value + 1e-4 * size * slope:
                 break
             size /= 2.0
         else:

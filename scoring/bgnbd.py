@@ -27,6 +27,7 @@ import numpy as np
 from numba import prange
 
 from scoring import _fitting
+from scoring._distinct import distinct_index, distinct_pairs
 from scoring._validation import as_float_array, check_rft
 from scoring.config import jit, jit_parallel
 from scoring.special import betaln, digamma, hyp2f1_minus_one, trigamma
@@ -91,13 +92,12 @@ class _Grid:
 
     @classmethod
     def build(cls, x, t_x, T, weights) -> _Grid:
-        uT, iT = np.unique(T, return_inverse=True)
-        ut, it = np.unique(t_x, return_inverse=True)
+        uT, iT = distinct_index(T)
+        ut, it = distinct_index(t_x)
         zero = x == 0
         repeat = ~zero
         # Equal (x, t_x, T) are one row with their weights summed.
-        key = (x[repeat].astype(np.int64) * ut.size + it[repeat]) * uT.size + iT[repeat]
-        distinct, inverse = np.unique(key, return_inverse=True)
+        distinct, inverse = distinct_index((x[repeat].astype(np.int64) * ut.size + it[repeat]) * uT.size + iT[repeat])
         return cls(uT, ut, np.bincount(iT[zero], weights=weights[zero], minlength=uT.size),
                    distinct // (ut.size * uT.size), (distinct // uT.size) % ut.size, distinct % uT.size,
                    np.bincount(inverse, weights=weights[repeat]), int(x.max()) if x.size else 0)
@@ -279,26 +279,33 @@ def expected_if_alive(r, alpha, a, b, x, T, t):
 
 
 @jit_parallel()
-def _predict_kernel(r, alpha, a, b, x, t_x, T, t):
-    n = x.size
-    alive = np.empty(n)
-    expected = np.empty(n)
-    for i in prange(n):
+def _alive_kernel(r, alpha, a, b, x, t_x, T):
+    alive = np.empty(x.size)
+    for i in prange(x.size):
         alive[i] = _p_alive(r, alpha, a, b, x[i], t_x[i], T[i])
-        expected[i] = alive[i] * expected_if_alive(r, alpha, a, b, x[i], T[i], t)
-    return alive, expected
+    return alive
+
+
+@jit_parallel()
+def _if_alive_kernel(r, alpha, a, b, x, T, t):
+    out = np.empty(x.size)
+    for i in prange(x.size):
+        out[i] = expected_if_alive(r, alpha, a, b, x[i], T[i], t)
+    return out
 
 
 def probability_alive(fit: BgNbdFit, frequency, recency, T) -> np.ndarray:
     """P(the customer has not dropped out | x, t_x, T)."""
     x, t_x, T = check_rft(frequency, recency, T)
-    return _predict_kernel(*fit.params, x, t_x, T, 0.0)[0]
+    return _alive_kernel(*fit.params, x, t_x, T)
 
 
 def expected_purchases(fit: BgNbdFit, t: float, frequency, recency, T) -> np.ndarray:
     """Expected purchases in the next ``t`` time units, given each customer's history."""
     x, t_x, T = check_rft(frequency, recency, T)
-    return _predict_kernel(*fit.params, x, t_x, T, float(t))[1]
+    # The hypergeometric part depends on (x, T) only: once per distinct pair.
+    px, pT, pair = distinct_pairs(x, T)
+    return _alive_kernel(*fit.params, x, t_x, T) * _if_alive_kernel(*fit.params, px, pT, float(t))[pair]
 
 
 def expected_purchases_new_customer(fit: BgNbdFit, t) -> np.ndarray:

@@ -14,7 +14,8 @@ import numpy as np
 from numba import prange
 
 from scoring._validation import as_float_array, check_positive, check_rft
-from scoring.bgnbd import BgNbdFit, expected_if_alive, probability_alive
+from scoring._distinct import distinct_pairs
+from scoring.bgnbd import BgNbdFit, _alive_kernel, expected_if_alive
 from scoring.config import jit_parallel
 from scoring.gamma_gamma import GammaGammaFit, expected_average_value
 
@@ -52,9 +53,7 @@ def customer_lifetime_value(bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, frequen
     value = margin * expected_average_value(gamma_gamma, x, m)
     # The horizon sum depends on (x, T) only, and a store's customers share few
     # of those (ages in whole days): compute it once per distinct pair.
-    distinct_T, T_index = np.unique(T, return_inverse=True)
-    pairs, pair_index = np.unique(x.astype(np.int64) * distinct_T.size + T_index, return_inverse=True)
-    per_pair = _discounted_purchases(*bgnbd.params, (pairs // distinct_T.size).astype(np.float64),
-                                     distinct_T[pairs % distinct_T.size], int(horizon_months), periods_per_month,
+    px, pT, pair = distinct_pairs(x, T)
+    per_pair = _discounted_purchases(*bgnbd.params, px, pT, int(horizon_months), periods_per_month,
                                      float(monthly_discount_rate))
-    return value * probability_alive(bgnbd, x, t_x, T) * per_pair[pair_index]
+    return value * _alive_kernel(*bgnbd.params, x, t_x, T) * per_pair[pair]

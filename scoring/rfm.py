@@ -42,7 +42,7 @@ import numpy as np
 from numba import prange
 
 from scoring._validation import as_float_array, check_positive
-from scoring.config import jit_parallel
+from scoring.config import jit, jit_parallel
 from scoring.layout import PurchaseLayout
 
 RFM_SEGMENTS = (
@@ -118,15 +118,41 @@ def rfm_summary(layout: PurchaseLayout, period: float = 1.0, unit: float = 1.0) 
     return RfmSummary(*_summary_kernel(layout.offsets, layout.times, layout.amounts, layout.end, period, unit))
 
 
+@jit()
+def _score_thresholds(ordered):
+    """For sorted values: the smallest value scoring 2, 3, 4 and 5 (inf where
+    no value does). Scores only grow with the value, so these four numbers
+    score every customer."""
+    n = ordered.size
+    thresholds = np.full(4, np.inf)
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and ordered[end] == ordered[start]:
+            end += 1
+        score = min(5, 1 + int(np.floor(5.0 * (start + 0.5 * (end - start)) / n)))
+        for level in range(2, score + 1):
+            if thresholds[level - 2] == np.inf:
+                thresholds[level - 2] = ordered[start]
+        start = end
+    return thresholds
+
+
+@jit_parallel()
+def _apply_thresholds(values, thresholds):
+    scores = np.empty(values.size, dtype=np.int8)
+    for i in prange(values.size):
+        score = 1
+        for t in thresholds:
+            if values[i] >= t:
+                score += 1
+        scores[i] = score
+    return scores
+
+
 def _midrank_scores(values: np.ndarray) -> np.ndarray:
-    n = values.size
-    if n == 0:
-        return np.zeros(0, dtype=np.int8)
-    ordered = np.sort(values)
-    below = np.searchsorted(ordered, values, side="left")
-    equal = np.searchsorted(ordered, values, side="right") - below
-    percentile = (below + 0.5 * equal) / n
-    return np.minimum(5, 1 + np.floor(5 * percentile)).astype(np.int8)
+    """1-5 by mid-rank percentile (see the module docstring)."""
+    return _apply_thresholds(values, _score_thresholds(np.sort(values)))
 
 
 @dataclass(frozen=True)
