@@ -1,10 +1,4 @@
-"""Distinct values and each element's index among them.
-
-`np.unique(..., return_inverse=True)` pays for a full argsort; sorting the
-values alone (NumPy's vectorised sort) and looking each element up with a
-binary search in the small sorted table is several times faster when, as with
-customer ages in days, there are far fewer distinct values than elements.
-"""
+"""Distinct values and each element's index among them."""
 
 from __future__ import annotations
 
@@ -12,8 +6,8 @@ import numpy as np
 
 
 def distinct_index(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    distinct = np.unique(values)
-    return distinct, np.searchsorted(distinct, values)
+    distinct, index = np.unique(values, return_inverse=True)
+    return distinct, index.ravel()
 
 
 def distinct_pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
