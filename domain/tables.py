@@ -288,6 +288,10 @@ customer_scores = Table(
     Column("inferred_traits", ARRAY(Text), nullable=False, server_default="{}"),
     Column("cluster", SmallInteger),
     Column("lookalike", DOUBLE_PRECISION),
+    # What the customer has brought (spend net of refunds) plus their CLV: ranks personas.
+    Column("value", DOUBLE_PRECISION),
+    # The numbers behind inferred traits and types (discount share, complaints, ...).
+    Column("evidence", JSONB),
     Column("computed_at", DateTime(timezone=True), nullable=False, server_default=NOW),
     _in_workspace("customers", "customer_id"),
     _one_of("customer_type", vocab.CustomerType),

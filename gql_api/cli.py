@@ -110,6 +110,40 @@ async def _demo(args) -> None:
     await _with_engine(run)
 
 
+# --- score -------------------------------------------------------------------
+
+async def _score(args) -> None:
+    from domain.scoring_pipeline import rescore_workspace
+    from domain.tables import workspaces
+    from domain.workspaces import get_workspace
+
+    async def run(engine):
+        async with db.unit_of_work(engine) as conn:
+            if args.workspace:
+                targets = [await get_workspace(conn, args.workspace)]
+            else:
+                rows = await conn.execute(workspaces.select().order_by(workspaces.c.id))
+                targets = [await get_workspace(conn, r.slug) for r in rows]
+        for workspace in targets:
+            with tqdm(total=3, desc=f"score {workspace.slug}", unit="step") as bar:
+                def step(label: str) -> None:
+                    bar.set_postfix_str(label)
+                    bar.update(1)
+                try:
+                    report = await rescore_workspace(engine, workspace.id, refit=args.refit, progress=step)
+                except ValueError as exc:
+                    bar.close()
+                    print(f"{workspace.slug}: not scored: {exc}")
+                    continue
+            bg, gg = report.context.bgnbd, report.context.gamma_gamma
+            timing = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
+            print(f"{workspace.slug}: {report.customers:,} customers, {report.purchases:,} purchases ({timing})")
+            print(f"  BG/NBD r={bg.r:.4g} alpha={bg.alpha:.4g} a={bg.a:.4g} b={bg.b:.4g} (per day); "
+                  f"Gamma-Gamma p={gg.p:.4g} q={gg.q:.4g} v={gg.v:.4g}; "
+                  f"frequency/spend correlation {gg.frequency_monetary_correlation:+.2f}")
+    await _with_engine(run)
+
+
 # --- import ------------------------------------------------------------------
 
 async def _import(args) -> None:
@@ -218,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workspace", default=DEMO_WORKSPACE, help="slug of the new workspace (default demo)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.set_defaults(run=_demo, is_async=True)
+
+    score = sub.add_parser("score", help="rescore customers (RFM, CLV, loyalty, types, stages, traits)",
+                           description="Full rescoring of one workspace (or all): purchases and service history "
+                                       "are read, the models applied, and every customer's scores replaced at "
+                                       "once. The models are refitted on the first run and with --refit; "
+                                       "otherwise the stored ones are reused.")
+    score.add_argument("--workspace", help="workspace slug (default: every workspace)")
+    score.add_argument("--refit", action="store_true", help="refit BG/NBD, Gamma-Gamma and the clusters")
+    score.set_defaults(run=_score, is_async=True)
 
     imp = sub.add_parser("import", help="import customers or purchases from CSV",
                          description="Import a CSV file (format in the README, examples in examples/). "

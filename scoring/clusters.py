@@ -2,7 +2,8 @@
 
 Features are z-scored (so no unit dominates); centres start from k-means++
 (Arthur & Vassilvitskii 2007) with an explicit random generator; Lloyd
-iterations assign points in parallel. Each cluster is described by its size,
+iterations assign points in parallel. Lookalikes use the same standardised
+space: a lead's similarity to the centre of the workspace's best customers. Each cluster is described by its size,
 its centre in the original units, and the features that set it apart most
 (largest |centre z-score|).
 """
@@ -29,9 +30,16 @@ class ClusterProfile:
 class Clustering:
     labels: np.ndarray  # int32 per row
     centres: np.ndarray  # standardised units
+    mean: np.ndarray  # the standardisation, to place new rows later
+    std: np.ndarray
     inertia: float
     iterations: int
     profiles: list[ClusterProfile]
+
+    def assign(self, features: np.ndarray) -> np.ndarray:
+        """Nearest centre for new rows in original units."""
+        z = np.ascontiguousarray((np.asarray(features, dtype=np.float64) - self.mean) / self.std)
+        return _assign(z, self.centres)[0]
 
 
 @jit_parallel()
@@ -75,7 +83,8 @@ def kmeans(features: np.ndarray, names: list[str], k: int, rng: np.random.Genera
         raise ValueError("features must be n x len(names)")
     if not 1 <= k <= x.shape[0]:
         raise ValueError("k must be between 1 and the number of rows")
-    z = np.ascontiguousarray(standardise(x))
+    z, mean, std = standardise(x)
+    z = np.ascontiguousarray(z)
     seed_rows = z if z.shape[0] <= sample else z[rng.choice(z.shape[0], sample, replace=False)]
     centres = _plus_plus(seed_rows, k, rng)
     labels = np.full(z.shape[0], -1, dtype=np.int32)
@@ -96,26 +105,19 @@ def kmeans(features: np.ndarray, names: list[str], k: int, rng: np.random.Genera
         order = np.argsort(-np.abs(centres[c]))
         profiles.append(ClusterProfile(size, size / x.shape[0], dict(zip(names, centre.tolist())),
                                        [(names[j], float(centres[c, j])) for j in order[:3]]))
-    return Clustering(labels, centres, float(distance.sum()), iteration, profiles)
+    return Clustering(labels, centres, mean, std, float(distance.sum()), iteration, profiles)
 
 
-def lookalike_scores(z: np.ndarray, seeds: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Similarity (0..1) of each candidate row to the centre of the seed rows
-    (cosine, rescaled from -1..1), over standardised profile features; NaN
-    for rows that are not candidates or when there are no seeds."""
-    out = np.full(z.shape[0], np.nan)
-    if not seeds.any() or not candidates.any():
-        return out
-    centre = z[seeds].mean(axis=0)
-    rows = z[candidates]
-    norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(centre)
-    cosine = np.divide(rows @ centre, norms, out=np.zeros(rows.shape[0]), where=norms > 0)
-    out[candidates] = (1.0 + cosine) / 2.0
-    return out
-
-
-def standardise(features: np.ndarray) -> np.ndarray:
+def standardise(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(z-scores, mean, std); constant columns get std 1."""
     x = np.asarray(features, dtype=np.float64)
-    std = x.std(axis=0)
+    mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0
-    return (x - x.mean(axis=0)) / std
+    return (x - mean) / std, mean, std
+
+
+def similarity(z: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each standardised row to `centre`, rescaled to 0..1."""
+    norms = np.linalg.norm(z, axis=1) * np.linalg.norm(centre)
+    cosine = np.divide(z @ centre, norms, out=np.zeros(z.shape[0]), where=norms > 0)
+    return (1.0 + cosine) / 2.0
