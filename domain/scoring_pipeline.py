@@ -107,10 +107,11 @@ async def extract(conn: AsyncConnection, workspace_id: int, provinces: list[str]
         "customer_filter": "AND c.id = $3" if one else "",
     }
     args = (workspace_id, provinces, customer_id) if one else (workspace_id, provinces)
-    rows = await pgcopy.copy_out(conn, _CUSTOMERS_SQL.format(provinces="$2", **filters), _CUSTOMER_COLUMNS, *args)
+    read = pgcopy.fetch_columns if one else pgcopy.copy_out
+    rows = await read(conn, _CUSTOMERS_SQL.format(provinces="$2", **filters), _CUSTOMER_COLUMNS, *args)
     purchase_sql = _PURCHASES_SQL.format(purchase_filter="AND customer_id = $2" if one else "")
-    bought = await pgcopy.copy_out(conn, purchase_sql, _PURCHASE_COLUMNS, *((workspace_id, customer_id) if one
-                                                                            else (workspace_id,)))
+    bought = await read(conn, purchase_sql, _PURCHASE_COLUMNS, *((workspace_id, customer_id) if one
+                                                                 else (workspace_id,)))
     ids = rows["id"]
     index = np.searchsorted(ids, bought["customer_id"])
     known = (index < ids.size) & (ids[np.minimum(index, ids.size - 1)] == bought["customer_id"]) if ids.size else \
@@ -147,6 +148,13 @@ _STAGED = {
 }
 
 
+_STAGING_COLUMNS = ", ".join(f"{name} {'bigint' if kind == 'int8' else 'double precision'}"
+                             for name, kind in _STAGED.items())
+_ONE_ROW = "(SELECT " + ", ".join(
+    f"CAST(:{name} AS {'bigint' if kind == 'int8' else 'double precision'}) AS {name}"
+    for name, kind in _STAGED.items()) + ")"
+
+
 def _text_array(values) -> str:
     return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
 
@@ -181,7 +189,7 @@ SELECT :workspace_id, s.customer_id, s.purchase_count, s.frequency, s.recency, s
                             'enquiries_before_first_purchase', 'days_to_first_purchase', 'staff_minutes',
                             'referrals', 'survey_mean', 'refunds'))},
        :computed_at
-FROM {_STAGING} s
+FROM {{source}} s
 ON CONFLICT (customer_id) DO UPDATE SET
     purchase_count = EXCLUDED.purchase_count, frequency = EXCLUDED.frequency, recency = EXCLUDED.recency,
     tenure = EXCLUDED.tenure, monetary = EXCLUDED.monetary, total_spend = EXCLUDED.total_spend,
@@ -219,18 +227,22 @@ async def load(conn: AsyncConnection, workspace_id: int, data: CustomerData, sco
     """Stage and swap in, inside the caller's transaction. A full load also
     removes the scores of customers no longer there. Rows rescored
     incrementally after `computed_at` are left alone."""
-    columns = ", ".join(f"{name} {'bigint' if kind == 'int8' else 'double precision'}"
-                        for name, kind in _STAGED.items())
-    await conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ({columns}) ON COMMIT DELETE ROWS"))
-    await pgcopy.copy_in(conn, _STAGING, _staged_columns(data, scores))
     moment = {"workspace_id": workspace_id, "computed_at": _timestamp(computed_at)}
-    await conn.execute(text(_SWAP_SQL), moment)
+    staged = _staged_columns(data, scores)
+    if not full and data.n == 1:
+        # One customer: straight from bind parameters, no staging table.
+        await conn.execute(text(_SWAP_SQL.format(source=_ONE_ROW)),
+                           {**moment, **{name: values[0].item() for name, (_, values) in staged.items()}})
+        return
+    await conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ({_STAGING_COLUMNS}) ON COMMIT DROP"))
+    await pgcopy.copy_in(conn, _STAGING, staged)
+    await conn.execute(text(_SWAP_SQL.format(source=_STAGING)), moment)
     if full:
         await conn.execute(text(f"""
             DELETE FROM customer_scores cs WHERE cs.workspace_id = :workspace_id
             AND NOT EXISTS (SELECT 1 FROM {_STAGING} s WHERE s.customer_id = cs.customer_id)"""),
                            {"workspace_id": workspace_id})
-    await conn.execute(text(f"TRUNCATE {_STAGING}"))
+    await conn.execute(text(f"DROP TABLE {_STAGING}"))
 
 
 def _timestamp(epoch_days: float) -> datetime:
