@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test clean
+.PHONY: run test install install-test schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: install
 ## Install and run the whole test suite (DATABASE_URL selects a server; default: embedded PostgreSQL 18).
 test: install-test
 	$(BIN)/python -m pytest
+
+## Regenerate schema.graphql, the public contract (a test fails when it drifts).
+schema: install
+	$(BIN)/python -m gql_api.schema > schema.graphql
 
 clean:
 	rm -rf $(VENV) .tribe

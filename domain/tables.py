@@ -399,6 +399,20 @@ events = Table(
     PrimaryKeyConstraint("workspace_id", "seq"),
 )
 
+# Retried writes: the first call with a key stores its result here; a retry
+# with the same key returns that result and writes nothing.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _workspace(),
+    Column("key", Text, nullable=False),
+    Column("operation", Text, nullable=False),
+    Column("result_id", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+    PrimaryKeyConstraint("workspace_id", "key"),
+)
+
 # Where each workspace's next outbox `seq` comes from: taking it locks the row, so
 # events of one workspace commit in `seq` order and a reader never skips one.
 event_counters = Table(

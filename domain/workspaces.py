@@ -79,6 +79,10 @@ async def workspace_by_id(conn: AsyncConnection, workspace_id: int) -> Workspace
     return Workspace(*row)
 
 
+async def workspace_currency(conn: AsyncConnection, workspace_id: int) -> str:
+    return await conn.scalar(select(workspaces.c.currency).where(workspaces.c.id == workspace_id))
+
+
 async def get_workspace(conn: AsyncConnection, slug: str) -> Workspace:
     workspace = await find_workspace(conn, slug)
     if workspace is None:

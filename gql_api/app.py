@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from domain.db import make_engine, unit_of_work
 from domain.migrate import SchemaOutOfDate, require_latest
 from domain.workspaces import authenticate
 from gql_api.context import Context
+from gql_api.scheduler import run_every
 from gql_api.schema import schema
 
 
@@ -37,8 +39,9 @@ async def _api_key(engine: AsyncEngine, request):
         return await authenticate(conn, key.strip())
 
 
-def create_app(engine: AsyncEngine | None = None, dev: bool = False) -> Starlette:
-    """The app; without an engine it connects to the configured database at start-up."""
+def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None) -> Starlette:
+    """The app; without an engine it connects to the configured database at
+    start-up. With `refit_hours`, every workspace is refitted that often."""
     state: dict[str, AsyncEngine] = {}
 
     @contextlib.asynccontextmanager
@@ -46,7 +49,10 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False) -> Starlett
         state["engine"] = engine or make_engine()
         await require_latest(state["engine"])
         graphql.engine = state["engine"]
+        schedule = asyncio.create_task(run_every(state["engine"], refit_hours)) if refit_hours else None
         yield
+        if schedule is not None:
+            schedule.cancel()
         if engine is None:
             await state["engine"].dispose()
 

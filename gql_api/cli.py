@@ -209,6 +209,10 @@ def _serve(args) -> None:
         asyncio.run(_with_engine(migrate.require_latest))
     except migrate.SchemaOutOfDate as exc:
         raise SystemExit(f"tribe: {exc}") from None
+    if args.dev:
+        os.environ["TRIBE_DEV"] = "1"
+    if args.refit_every:
+        os.environ["TRIBE_REFIT_HOURS"] = str(args.refit_every)
     url = f"http://{args.host}:{args.port}/graphql"
     print(f"Tribe GraphQL API: {url}")
     if key:
@@ -234,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     serve.add_argument("--dev", action="store_true", help="development mode: GraphiQL on /graphql, verbose logs")
+    serve.add_argument("--refit-every", type=float, metavar="HOURS",
+                       help="rescore every workspace with a refit this often (also TRIBE_REFIT_HOURS)")
     serve.add_argument("--quickstart", action="store_true",
                        help="migrate, load the demo store on first run, and print a fresh admin key")
     serve.add_argument("--demo-customers", type=int, default=20_000,

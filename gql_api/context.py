@@ -5,17 +5,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.db import unit_of_work
 from domain.workspaces import ApiKey
+from gql_api.dataloaders import Loaders
 
 
 @dataclass
 class Context:
     engine: AsyncEngine
     api_key: ApiKey | None
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        assert self.api_key is not None, "resolvers behind IsAuthenticated only"
+        return Loaders(self.engine, self.api_key.workspace_id)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:

@@ -6,6 +6,8 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
+from domain.vocab import Role
+
 
 class IsAuthenticated(BasePermission):
     message = "an API key is required: send `Authorization: Bearer <key>`"
@@ -13,3 +15,18 @@ class IsAuthenticated(BasePermission):
 
     def has_permission(self, source: Any, info, **kwargs: Any) -> bool:
         return info.context.api_key is not None
+
+
+def role_in(*roles: Role) -> list[type[BasePermission]]:
+    """Permissions for authenticated keys of the given roles (checked in order,
+    so a missing key is UNAUTHENTICATED and a wrong role FORBIDDEN)."""
+    allowed = set(roles)
+
+    class HasRole(BasePermission):
+        message = "this API key's role may not do this"
+        error_extensions = {"code": "FORBIDDEN"}
+
+        def has_permission(self, source: Any, info, **kwargs: Any) -> bool:
+            return info.context.api_key.role in allowed
+
+    return [IsAuthenticated, HasRole]

@@ -8,6 +8,7 @@ from strawberry.types import Info
 from domain.workspaces import workspace_by_id
 from gql_api.customers.queries import CustomerQueries
 from gql_api.permissions import IsAuthenticated
+from gql_api.recording.mutations import RecordingMutations
 
 
 @strawberry.type(description="Who is asking.")
@@ -25,4 +26,13 @@ class Query(CustomerQueries):
         return Viewer(workspace_slug=workspace.slug, role=info.context.api_key.role.value.upper())
 
 
-schema = strawberry.Schema(query=Query)
+@strawberry.type
+class Mutation(RecordingMutations):
+    pass
+
+
+schema = strawberry.Schema(query=Query, mutation=Mutation)
+
+
+if __name__ == "__main__":
+    print(schema.as_str())

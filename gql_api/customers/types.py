@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import datetime
-from enum import Enum
-
 import strawberry
 from strawberry.scalars import JSON
 
-from domain import vocab
+from strawberry.types import Info
+
+from gql_api.customers.scores import CustomerScores
+from gql_api.enums import CustomerKind, LifecycleStage, Temperament, Trait
 from gql_api.ids import to_global_id
-
-CustomerKind = strawberry.enum(Enum("CustomerKind", {v.name: v.value for v in vocab.CustomerKind}),
-                               description="A person or a legal entity.")
-LifecycleStage = strawberry.enum(Enum("LifecycleStage", {v.name: v.value for v in vocab.LifecycleStage}),
-                                 description="Where the customer is in the funnel, from lead to lost.")
-Temperament = strawberry.enum(Enum("Temperament", {v.name: v.value for v in vocab.Temperament}),
-                              description="How staff should talk to them: warm/friendly or serious.")
-Trait = strawberry.enum(Enum("Trait", {v.name: v.value for v in vocab.Trait}),
-                        description="Behaviour types staff set (and scoring infers).")
-
 
 @strawberry.type(description="A customer of the workspace: an individual or an organisation.")
 class Customer:
@@ -59,6 +50,11 @@ class Customer:
     @strawberry.field(description="Opaque global id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Customer", self.pk))
+
+    @strawberry.field(description="Scores from the last full or incremental rescoring; null before the first.")
+    async def scores(self, info: Info) -> CustomerScores | None:
+        row = await info.context.loaders.scores_by_customer.load(self.pk)
+        return CustomerScores.from_row(row) if row is not None else None
 
     @strawberry.field(description="Name to show: the person's or the company's.")
     def display_name(self) -> str:

@@ -19,7 +19,13 @@ async def test_upgrade_downgrade_upgrade(empty_database_url):
             tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
         assert set(metadata.tables) <= tables
 
-        await migrate.downgrade(engine)
+        await migrate.downgrade(engine)  # the latest revision only
+        async with engine.connect() as conn:
+            left = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        assert await migrate.current_revision(engine) != migrate.head_revision()
+        assert "idempotency_keys" not in left and "customers" in left
+
+        await migrate.downgrade(engine, "base")
         async with engine.connect() as conn:
             left = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
         assert left & set(metadata.tables) == set()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.migrate import head_revision
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -37,7 +39,7 @@ def test_serve_refuses_a_database_behind_the_schema(empty_database_url):
 
 def test_a_users_session(empty_database_url, tmp_path):
     url = empty_database_url
-    assert "revision 0001" in tribe("migrate", database_url=url).stdout
+    assert f"revision {head_revision()}" in tribe("migrate", database_url=url).stdout
     tribe("workspaces", "create", "shop", "--name", "My shop", database_url=url)
     duplicate = tribe("workspaces", "create", "shop", database_url=url, check=False)
     assert duplicate.returncode == 1 and "exists already" in duplicate.stderr
@@ -61,4 +63,16 @@ def test_a_users_session(empty_database_url, tmp_path):
     missing = tribe("import", "purchases", "nowhere.csv", "--workspace", "shop", database_url=url, check=False)
     assert missing.returncode == 1 and "no such file" in missing.stderr
 
-    assert "revision none" in tribe("migrate", "--downgrade", database_url=url).stdout
+    downgraded = tribe("migrate", "--downgrade", database_url=url).stdout
+    assert "revision" in downgraded and head_revision() not in downgraded
+
+
+def test_demo_then_score(empty_database_url):
+    url = empty_database_url
+    tribe("migrate", database_url=url)
+    demo = tribe("demo", "--customers", "500", "--workspace", "d", database_url=url).stdout
+    assert "500 customers" in demo and "bgnbd_per_week" in demo
+    scored = tribe("score", "--workspace", "d", database_url=url).stdout
+    assert "d: 500 customers" in scored and "BG/NBD r=" in scored and "Gamma-Gamma p=" in scored
+    again = tribe("demo", "--customers", "10", "--workspace", "d", database_url=url, check=False)
+    assert again.returncode == 1 and "exists already" in again.stderr

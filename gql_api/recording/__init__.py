@@ -1,0 +1,1 @@
+"""Recording purchases and interactions through GraphQL."""
