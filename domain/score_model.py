@@ -49,6 +49,19 @@ class ScoringConfig:
         rules = personas.PersonaRules(**raw.pop("personas", {}))
         return cls(**raw, personas=rules)
 
+    def problems(self) -> list[tuple[str, str]]:
+        """(setting, what is wrong) for each unusable value."""
+        checks = [
+            ("cost_per_staff_minute", self.cost_per_staff_minute is None or self.cost_per_staff_minute >= 0,
+             "must be 0 or more"),
+            ("margin", 0 < self.margin <= 1e6, "must be above 0"),
+            ("monthly_discount_rate", 0 <= self.monthly_discount_rate < 1, "must be in [0, 1)"),
+            ("clv_horizon_months", 0 <= self.clv_horizon_months <= 600, "must be 0 to 600"),
+            ("penalizer", self.penalizer >= 0, "must be 0 or more"),
+            ("clusters", 1 <= self.clusters <= 50, "must be 1 to 50"),
+        ]
+        return [(name, message) for name, ok, message in checks if not ok]
+
 
 @dataclass
 class CustomerData:

@@ -13,6 +13,7 @@ models and workspace distributions of the last full run (no refit).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,27 +35,9 @@ from scoring.traits import BARGAINER, FAULT_FINDER, HESITANT
 DAY = 86400.0
 Progress = Callable[[str], None]
 
-# One row per live customer, ordered by id: first contact, profile features
-# for lookalikes, and the service history the scores need, aggregated here.
+# Three plain scans, run side by side on one snapshot; everything per customer
+# is then aggregated in NumPy (bincount), not by PostgreSQL.
 _CUSTOMERS_SQL = """
-WITH bought AS (
-    SELECT customer_id, min(purchased_at) FILTER (WHERE total >= 0) AS first_at,
-           count(*) FILTER (WHERE total >= 0 AND discount > 0) AS discounted,
-           coalesce(sum(-total) FILTER (WHERE total < 0), 0) AS refunds,
-           coalesce(sum(discount), 0) AS discounts
-    FROM purchases WHERE workspace_id = $1 {purchase_filter} GROUP BY customer_id),
-touched AS (
-    SELECT i.customer_id,
-           count(*) FILTER (WHERE kind = 'discount_request') AS discount_requests,
-           count(*) FILTER (WHERE kind IN ('complaint', 'return')) AS complaints_and_returns,
-           count(*) FILTER (WHERE kind = 'referral') AS referrals,
-           avg(score) FILTER (WHERE kind = 'survey') AS survey_mean,
-           sum(staff_minutes) AS staff_minutes,
-           count(*) FILTER (WHERE kind = 'enquiry' AND (b.first_at IS NULL OR occurred_at < b.first_at))
-               AS enquiries_before_first,
-           count(*) AS touches
-    FROM interactions i LEFT JOIN bought b USING (customer_id)
-    WHERE i.workspace_id = $1 {interaction_filter} GROUP BY i.customer_id)
 SELECT c.id,
        extract(epoch FROM coalesce(c.acquired_at, c.created_at))::float8 / 86400 AS since,
        coalesce(extract(year FROM age(c.birth_date))::float8, 'NaN') AS age,
@@ -64,29 +47,28 @@ SELECT c.id,
        coalesce(array_position(ARRAY['none','diploma','bachelor','master','phd'], c.education)::float8, 'NaN')
            AS education,
        CASE c.gender WHEN 'female' THEN 1.0 WHEN 'male' THEN 0.0 ELSE 'NaN' END::float8 AS female,
-       coalesce(array_position({provinces}::text[], c.province) - 1, -1)::float8 AS province,
-       coalesce(b.discounted, 0)::float8 AS discounted, coalesce(b.refunds, 0)::float8 AS refunds,
-       coalesce(b.discounts, 0)::float8 AS discounts,
-       coalesce(t.discount_requests, 0)::float8 AS discount_requests,
-       coalesce(t.complaints_and_returns, 0)::float8 AS complaints_and_returns,
-       coalesce(t.referrals, 0)::float8 AS referrals, coalesce(t.survey_mean::float8, 'NaN') AS survey_mean,
-       coalesce(t.staff_minutes, 0)::float8 AS staff_minutes,
-       coalesce(t.enquiries_before_first, 0)::float8 AS enquiries_before_first,
-       coalesce(t.touches, 0)::float8 AS touches
-FROM customers c LEFT JOIN bought b ON b.customer_id = c.id LEFT JOIN touched t ON t.customer_id = c.id
+       coalesce(array_position($2::text[], c.province) - 1, -1)::float8 AS province
+FROM customers c
 WHERE c.workspace_id = $1 AND c.deleted_at IS NULL {customer_filter}
 ORDER BY c.id"""
 _CUSTOMER_COLUMNS = {"id": "int8", "since": "float8", "age": "float8", "organisation": "float8",
-                     "income_band": "float8", "education": "float8", "female": "float8", "province": "float8",
-                     "discounted": "float8", "refunds": "float8", "discounts": "float8",
-                     "discount_requests": "float8", "complaints_and_returns": "float8", "referrals": "float8",
-                     "survey_mean": "float8", "staff_minutes": "float8", "enquiries_before_first": "float8",
-                     "touches": "float8"}
+                     "income_band": "float8", "education": "float8", "female": "float8", "province": "float8"}
 
+# Sales and refunds (negative totals) alike; refunds are told apart in NumPy.
 _PURCHASES_SQL = """
-SELECT customer_id, extract(epoch FROM purchased_at)::float8 / 86400 AS at, total::float8 AS amount
-FROM purchases WHERE workspace_id = $1 AND total >= 0 {purchase_filter}"""
-_PURCHASE_COLUMNS = {"customer_id": "int8", "at": "float8", "amount": "float8"}
+SELECT customer_id, extract(epoch FROM purchased_at)::float8 / 86400 AS at, total::float8 AS amount,
+       discount::float8 AS discount
+FROM purchases WHERE workspace_id = $1 {filter}"""
+_PURCHASE_COLUMNS = {"customer_id": "int8", "at": "float8", "amount": "float8", "discount": "float8"}
+
+_INTERACTION_KINDS = ["support_request", "complaint", "discount_request", "return", "referral", "survey", "enquiry"]
+_INTERACTIONS_SQL = f"""
+SELECT customer_id, array_position(ARRAY{_INTERACTION_KINDS}::text[], kind)::int8 - 1 AS kind,
+       extract(epoch FROM occurred_at)::float8 / 86400 AS at, staff_minutes::float8 AS minutes,
+       coalesce(score::float8, 'NaN') AS score
+FROM interactions WHERE workspace_id = $1 {{filter}}"""
+_INTERACTION_COLUMNS = {"customer_id": "int8", "kind": "int8", "at": "float8", "minutes": "float8",
+                        "score": "float8"}
 
 
 async def common_provinces(conn: AsyncConnection, workspace_id: int) -> list[str]:
@@ -97,38 +79,103 @@ async def common_provinces(conn: AsyncConnection, workspace_id: int) -> list[str
     return [r.province for r in rows]
 
 
-async def extract(conn: AsyncConnection, workspace_id: int, provinces: list[str], customer_id: int | None = None,
-                  now: float | None = None) -> CustomerData:
-    """The workspace's customers (or one of them) as arrays."""
-    one = customer_id is not None
-    filters = {
-        "purchase_filter": "AND customer_id = $3" if one else "",
-        "interaction_filter": "AND i.customer_id = $3" if one else "",
-        "customer_filter": "AND c.id = $3" if one else "",
-    }
-    args = (workspace_id, provinces, customer_id) if one else (workspace_id, provinces)
-    read = pgcopy.fetch_columns if one else pgcopy.copy_out
-    rows = await read(conn, _CUSTOMERS_SQL.format(provinces="$2", **filters), _CUSTOMER_COLUMNS, *args)
-    purchase_sql = _PURCHASES_SQL.format(purchase_filter="AND customer_id = $2" if one else "")
-    bought = await read(conn, purchase_sql, _PURCHASE_COLUMNS, *((workspace_id, customer_id) if one
-                                                                 else (workspace_id,)))
+def _queries(one: bool) -> list[tuple[str, dict[str, str]]]:
+    return [
+        (_CUSTOMERS_SQL.format(customer_filter="AND c.id = $3" if one else ""), _CUSTOMER_COLUMNS),
+        (_PURCHASES_SQL.format(filter="AND customer_id = $2" if one else ""), _PURCHASE_COLUMNS),
+        (_INTERACTIONS_SQL.format(filter="AND customer_id = $2" if one else ""), _INTERACTION_COLUMNS),
+    ]
+
+
+async def extract_customer(conn: AsyncConnection, workspace_id: int, provinces: list[str], customer_id: int,
+                           now: float | None = None) -> CustomerData:
+    """One customer, with plain queries on the caller's connection (a COPY's
+    extra round trips cost more than a handful of rows)."""
+    (customer_sql, customer_columns), (purchase_sql, purchase_columns), (touch_sql, touch_columns) = _queries(True)
+    rows = await pgcopy.fetch_columns(conn, customer_sql, customer_columns, workspace_id, provinces, customer_id)
+    bought = await pgcopy.fetch_columns(conn, purchase_sql, purchase_columns, workspace_id, customer_id)
+    touched = await pgcopy.fetch_columns(conn, touch_sql, touch_columns, workspace_id, customer_id)
+    return _assemble(rows, bought, touched, now)
+
+
+async def extract_workspace(engine: AsyncEngine, workspace_id: int, now: float | None = None
+                            ) -> tuple[CustomerData, list[str], ScoringConfig, ScoringContext | None]:
+    """Everything a full run reads, from one snapshot: three binary COPYs side by
+    side on three connections (PostgreSQL runs each on its own core)."""
+    async with engine.connect() as first, engine.connect() as second, engine.connect() as third:
+        await first.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        snapshot = await first.scalar(text("SELECT pg_export_snapshot()"))
+        for conn in (second, third):
+            await conn.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            await conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        provinces = await common_provinces(first, workspace_id)
+        config = await read_config(first, workspace_id)
+        previous = await read_context(first, workspace_id)
+        (customer_sql, customer_columns), (purchase_sql, purchase_columns), (touch_sql, touch_columns) = \
+            _queries(False)
+        rows, bought, touched = await asyncio.gather(
+            pgcopy.copy_out(first, customer_sql, customer_columns, workspace_id, provinces),
+            pgcopy.copy_out(second, purchase_sql, purchase_columns, workspace_id),
+            pgcopy.copy_out(third, touch_sql, touch_columns, workspace_id))
+        for conn in (first, second, third):
+            await conn.rollback()
+    return _assemble(rows, bought, touched, now), provinces, config, previous
+
+
+def _owner_index(ids: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's customer index, and which rows belong to a live customer."""
+    if ids.size == 0:
+        return np.zeros(owners.size, dtype=np.int64), np.zeros(owners.size, dtype=bool)
+    index = np.searchsorted(ids, owners)
+    known = (index < ids.size) & (ids[np.minimum(index, ids.size - 1)] == owners)
+    return index, known
+
+
+def _assemble(rows: dict, bought: dict, touched: dict, now: float | None) -> CustomerData:
     ids = rows["id"]
-    index = np.searchsorted(ids, bought["customer_id"])
-    known = (index < ids.size) & (ids[np.minimum(index, ids.size - 1)] == bought["customer_id"]) if ids.size else \
-        np.zeros(index.size, dtype=bool)  # purchases of deleted customers drop out here
+    n = ids.size
+    moment = time.time() / DAY if now is None else now
+
+    def per_customer(index: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(index, weights=weights, minlength=n).astype(np.float64)
+
+    index, known = _owner_index(ids, bought["customer_id"])  # purchases of deleted customers drop out
+    sale = known & (bought["amount"] >= 0)
+    refund = known & (bought["amount"] < 0)
+    first_sale = np.full(n, np.inf)
+    np.minimum.at(first_sale, index[sale], bought["at"][sale])
+
+    owner, live = _owner_index(ids, touched["customer_id"])
+    kind = touched["kind"]
+
+    def count(*names: str) -> np.ndarray:
+        chosen = live & np.isin(kind, [_INTERACTION_KINDS.index(k) for k in names])
+        return per_customer(owner[chosen])
+
+    survey = live & (kind == _INTERACTION_KINDS.index("survey"))
+    answered = per_customer(owner[survey])
+    enquiry = live & (kind == _INTERACTION_KINDS.index("enquiry"))
+    early = enquiry & (touched["at"] < first_sale[np.minimum(owner, max(n - 1, 0))])
+
     province = rows["province"].astype(np.int64)
     one_hot = (province[:, None] == np.arange(N_PROVINCES)[None, :]).astype(np.float64)
-    profile = np.column_stack([rows["age"], rows["organisation"], rows["income_band"], rows["education"],
-                               rows["female"], one_hot])
-    moment = time.time() / DAY if now is None else now
     return CustomerData(
-        ids=ids, since=rows["since"], profile=profile, discounted=rows["discounted"], refunds=rows["refunds"],
-        discounts=rows["discounts"], discount_requests=rows["discount_requests"],
-        complaints_and_returns=rows["complaints_and_returns"], referrals=rows["referrals"],
-        survey_mean=rows["survey_mean"], staff_minutes=rows["staff_minutes"],
-        enquiries_before_first=rows["enquiries_before_first"], touches=rows["touches"],
-        purchase_customer=index[known], purchase_time=np.minimum(bought["at"][known], moment),
-        purchase_amount=bought["amount"][known], now=moment)
+        ids=ids, since=rows["since"],
+        profile=np.column_stack([rows["age"], rows["organisation"], rows["income_band"], rows["education"],
+                                 rows["female"], one_hot]),
+        discounted=per_customer(index[sale & (bought["discount"] > 0)]),
+        refunds=per_customer(index[refund], -bought["amount"][refund]),
+        discounts=per_customer(index[known], bought["discount"][known]),
+        discount_requests=count("discount_request"),
+        complaints_and_returns=count("complaint", "return"),
+        referrals=count("referral"),
+        survey_mean=np.divide(per_customer(owner[survey], touched["score"][survey]), answered,
+                              out=np.full(n, np.nan), where=answered > 0),
+        staff_minutes=per_customer(owner[live], touched["minutes"][live]),
+        enquiries_before_first=per_customer(owner[early]),
+        touches=per_customer(owner[live]),
+        purchase_customer=index[sale], purchase_time=np.minimum(bought["at"][sale], moment),
+        purchase_amount=bought["amount"][sale], now=moment)
 
 
 # --- load ----------------------------------------------------------------------------
@@ -312,14 +359,7 @@ async def rescore_workspace(engine: AsyncEngine, workspace_id: int, refit: bool 
     step = progress or (lambda _label: None)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    async with engine.connect() as conn:
-        # One consistent snapshot for everything read.
-        await conn.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-        provinces = await common_provinces(conn, workspace_id)
-        data = await extract(conn, workspace_id, provinces, now=now)
-        config = await read_config(conn, workspace_id)
-        previous = await read_context(conn, workspace_id)
-        await conn.rollback()
+    data, provinces, config, previous = await extract_workspace(engine, workspace_id, now)
     seconds["extract"] = time.perf_counter() - started
     step("extract")
 
@@ -346,7 +386,7 @@ async def rescore_customer(conn: AsyncConnection, workspace_id: int, customer_id
     context = await read_context(conn, workspace_id)
     if context is None:
         return False
-    data = await extract(conn, workspace_id, context.provinces, customer_id, now=now)
+    data = await extract_customer(conn, workspace_id, context.provinces, customer_id, now)
     if data.n == 0:
         return False
     scores, _ = compute(data, await read_config(conn, workspace_id), context, refit=False)

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import DomainError, ErrorCode
+from domain.score_model import ScoringConfig
 from domain.tables import api_keys, workspaces
 from domain.vocab import Role
 
@@ -77,6 +78,18 @@ async def workspace_by_id(conn: AsyncConnection, workspace_id: int) -> Workspace
         )
     ).one()
     return Workspace(*row)
+
+
+async def configure_scoring(conn: AsyncConnection, slug: str, values: dict) -> dict:
+    """Merge `values` into the workspace's scoring settings; returns them all."""
+    workspace = await get_workspace(conn, slug)
+    settings = await conn.scalar(select(workspaces.c.settings).where(workspaces.c.id == workspace.id)) or {}
+    scoring = {**settings.get("scoring", {}), **values}
+    for name, message in ScoringConfig.from_settings({"scoring": scoring}).problems():
+        raise DomainError(ErrorCode.INVALID, name, message)
+    await conn.execute(update(workspaces).where(workspaces.c.id == workspace.id)
+                       .values(settings={**settings, "scoring": scoring}, updated_at=func.now()))
+    return scoring
 
 
 async def workspace_currency(conn: AsyncConnection, workspace_id: int) -> str:

@@ -15,6 +15,15 @@ from domain.errors import DomainError, ErrorCode
 from domain.vocab import Role
 
 DEMO_WORKSPACE = "demo"
+SCORING_SETTINGS = {
+    "cost_per_staff_minute": (float, "staff cost per minute in the workspace currency (default: an hour costs the "
+                                     "median order)"),
+    "margin": (float, "profit margin applied to CLV (default 1.0: CLV in revenue)"),
+    "monthly_discount_rate": (float, "CLV discount rate per month (default 0.01)"),
+    "clv_horizon_months": (int, "CLV horizon in months (default 12)"),
+    "penalizer": (float, "L2 penalty of the BG/NBD and Gamma-Gamma fits (default 0)"),
+    "clusters": (int, "k of the k-means personas (default 5)"),
+}
 
 
 def _engine():
@@ -45,13 +54,17 @@ async def _migrate(args) -> None:
 
 async def _workspaces(args) -> None:
     from domain.tables import workspaces
-    from domain.workspaces import create_workspace
+    from domain.workspaces import configure_scoring, create_workspace
 
     async def run(engine):
         async with db.unit_of_work(engine) as conn:
             if args.action == "create":
                 workspace = await create_workspace(conn, args.slug, args.name)
                 print(f"created workspace {workspace.slug} (id {workspace.id})")
+            elif args.action == "configure":
+                chosen = {k: v for k, v in vars(args).items() if k in SCORING_SETTINGS and v is not None}
+                settings = await configure_scoring(conn, args.slug, chosen)
+                print(f"{args.slug} scoring settings: {settings}")
             else:
                 for row in await conn.execute(workspaces.select().order_by(workspaces.c.id)):
                     print(f"{row.id}\t{row.slug}\t{row.name}")
@@ -181,7 +194,7 @@ async def _import(args) -> None:
 # --- serve -------------------------------------------------------------------
 
 async def _prepare_quickstart(args) -> str:
-    """Migrate, load the demo store on first run, and mint an admin key."""
+    """Migrate, load and score the demo store on first run, and mint an admin key."""
     from domain.workspaces import create_key, find_workspace
 
     async def run(engine):
@@ -189,8 +202,13 @@ async def _prepare_quickstart(args) -> str:
         async with db.unit_of_work(engine) as conn:
             found = await find_workspace(conn, DEMO_WORKSPACE)
         if found is None:
-            print(f"first run: loading the demo store ({args.demo_customers:,} customers)…")
+            from domain.scoring_pipeline import rescore_workspace
+
+            print(f"first run: loading the demo store ({args.demo_customers:,} customers) and scoring it…")
             await load_demo(engine, DEMO_WORKSPACE, args.demo_customers, seed=7)
+            async with db.unit_of_work(engine) as conn:
+                workspace = await find_workspace(conn, DEMO_WORKSPACE)
+            await rescore_workspace(engine, workspace.id)
         async with db.unit_of_work(engine) as conn:
             workspace = await find_workspace(conn, DEMO_WORKSPACE)
             key, _ = await create_key(conn, workspace.id, Role.ADMIN, "quickstart")
@@ -299,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("slug", help="short name: lower-case letters, digits and dashes")
     new.add_argument("--name", help="display name")
     spaces_sub.add_parser("list", help="list workspaces")
+    configure = spaces_sub.add_parser("configure", help="set how a workspace is scored",
+                                      description="Scoring settings, kept in the workspace; they apply from the "
+                                                  "next `tribe score`.")
+    configure.add_argument("slug")
+    for name, (kind, text) in SCORING_SETTINGS.items():
+        configure.add_argument(f"--{name.replace('_', '-')}", type=kind, help=text)
     spaces.set_defaults(run=_workspaces, is_async=True)
     return parser
 

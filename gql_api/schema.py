@@ -9,6 +9,7 @@ from domain.workspaces import workspace_by_id
 from gql_api.customers.queries import CustomerQueries
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.mutations import RecordingMutations
+from gql_api.scoring_queries import ScoringQueries
 
 
 @strawberry.type(description="Who is asking.")
@@ -18,7 +19,7 @@ class Viewer:
 
 
 @strawberry.type
-class Query(CustomerQueries):
+class Query(CustomerQueries, ScoringQueries):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The API key's workspace and role.")
     async def viewer(self, info: Info) -> Viewer:
         async with info.context.transaction() as conn:

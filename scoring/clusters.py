@@ -74,10 +74,12 @@ def _plus_plus(z: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.array(centres)
 
 
-def kmeans(features: np.ndarray, names: list[str], k: int, rng: np.random.Generator, max_iterations: int = 100,
-           sample: int = 200_000) -> Clustering:
-    """Cluster rows of `features` (n x d, original units). k-means++ seeds on a
-    random sample of at most `sample` rows (its cost grows with n * k)."""
+def kmeans(features: np.ndarray, names: list[str], k: int, rng: np.random.Generator, max_iterations: int = 50,
+           sample: int = 100_000) -> Clustering:
+    """Cluster rows of `features` (n x d, original units). Seeding and Lloyd's
+    iterations run on a random sample of at most `sample` rows (the centres of
+    100,000 rows are those of a million to well within the noise), then every
+    row is assigned to its nearest centre."""
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != len(names):
         raise ValueError("features must be n x len(names)")
@@ -85,23 +87,27 @@ def kmeans(features: np.ndarray, names: list[str], k: int, rng: np.random.Genera
         raise ValueError("k must be between 1 and the number of rows")
     z, mean, std = standardise(x)
     z = np.ascontiguousarray(z)
-    seed_rows = z if z.shape[0] <= sample else z[rng.choice(z.shape[0], sample, replace=False)]
-    centres = _plus_plus(seed_rows, k, rng)
-    labels = np.full(z.shape[0], -1, dtype=np.int32)
+    fit_rows = z if z.shape[0] <= sample else z[rng.choice(z.shape[0], sample, replace=False)]
+    centres = _plus_plus(fit_rows, k, rng)
+    labels = np.full(fit_rows.shape[0], -1, dtype=np.int32)
+    iteration = 0
     for iteration in range(1, max_iterations + 1):
-        new_labels, distance = _assign(z, centres)
+        new_labels, _ = _assign(fit_rows, centres)
         if np.array_equal(new_labels, labels):
             break
         labels = new_labels
         counts = np.bincount(labels, minlength=k)
-        for j in range(z.shape[1]):
-            sums = np.bincount(labels, weights=z[:, j], minlength=k)
-            centres[:, j] = np.where(counts > 0, sums / np.maximum(counts, 1), centres[:, j])
+        sums = np.zeros((k, z.shape[1]))
+        np.add.at(sums, labels, fit_rows)
+        centres = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
+    labels, distance = _assign(z, centres)
     profiles = []
+    counts = np.bincount(labels, minlength=k)
+    totals = np.zeros((k, x.shape[1]))
+    np.add.at(totals, labels, x)
     for c in range(k):
-        members = labels == c
-        size = int(members.sum())
-        centre = x[members].mean(axis=0) if size else np.full(len(names), np.nan)
+        size = int(counts[c])
+        centre = totals[c] / size if size else np.full(len(names), np.nan)
         order = np.argsort(-np.abs(centres[c]))
         profiles.append(ClusterProfile(size, size / x.shape[0], dict(zip(names, centre.tolist())),
                                        [(names[j], float(centres[c, j])) for j in order[:3]]))

@@ -72,6 +72,10 @@ def test_demo_then_score(empty_database_url):
     tribe("migrate", database_url=url)
     demo = tribe("demo", "--customers", "500", "--workspace", "d", database_url=url).stdout
     assert "500 customers" in demo and "bgnbd_per_week" in demo
+    configured = tribe("workspaces", "configure", "d", "--margin", "0.3", "--clusters", "4", database_url=url)
+    assert "'margin': 0.3" in configured.stdout
+    refused = tribe("workspaces", "configure", "d", "--monthly-discount-rate", "2", database_url=url, check=False)
+    assert refused.returncode == 1 and "monthly_discount_rate: must be in [0, 1)" in refused.stderr
     scored = tribe("score", "--workspace", "d", database_url=url).stdout
     assert "d: 500 customers" in scored and "BG/NBD r=" in scored and "Gamma-Gamma p=" in scored
     again = tribe("demo", "--customers", "10", "--workspace", "d", database_url=url, check=False)

@@ -141,3 +141,12 @@ async def test_another_workspaces_customer_cannot_be_written_to(http, engine, sh
                                    .returning(customers.c.id))
     body = await graphql(http, RECORD_PURCHASE, shop["admin"], input=_purchase(to_global_id("Customer", theirs)))
     assert body["data"]["purchaseRecord"]["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_the_models_and_their_quality_report_are_reachable(http, shop):
+    body = await graphql(http, "{ scoringModels { bgnbd { params diagnostics } gammaGamma { params } "
+                               "quality { params } } }", shop["agent"])
+    models = body["data"]["scoringModels"]
+    assert set(models["bgnbd"]["params"]) >= {"r", "alpha", "a", "b"} and models["bgnbd"]["diagnostics"]["converged"]
+    assert set(models["gammaGamma"]["params"]) == {"p", "q", "v"}
+    assert models["quality"]["params"]["by_frequency"]
