@@ -4,7 +4,9 @@ A query whose columns are all bigint or double precision, with no NULL (use
 COALESCE, and 'NaN' for missing floats), comes out of `COPY ... TO STDOUT
 (FORMAT binary)` as equal-sized records: a 16-bit field count, then for each
 field a 32-bit length and the big-endian value. NumPy reads that as one
-structured array, with no Python object per row; writing is the mirror image.
+structured array, with no Python object per row; writing is the mirror image,
+and can also write double precision[] columns of a fixed length ("float8[k]"):
+a 20-byte array header, then k (length, value) pairs.
 """
 
 from __future__ import annotations
@@ -20,12 +22,26 @@ SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 HEADER = SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
 _CODES = {"int8": ">i8", "float8": ">f8", "int4": ">i4", "int2": ">i2"}
+_FLOAT8_OID = 701
+_ARRAY_HEADER = [("ndim", ">i4"), ("flags", ">i4"), ("oid", ">i4"), ("dim", ">i4"), ("lbound", ">i4")]
+
+
+def _array_length(kind: str) -> int | None:
+    """k for "float8[k]", else None."""
+    return int(kind[7:-1]) if kind.startswith("float8[") else None
+
+
+def _field_dtype(kind: str) -> np.dtype:
+    k = _array_length(kind)
+    if k is None:
+        return np.dtype(_CODES[kind])
+    return np.dtype(_ARRAY_HEADER + [("items", [("len", ">i4"), ("value", ">f8")], (k,))])
 
 
 def _record_dtype(columns: dict[str, str]) -> np.dtype:
     fields = [("_count", ">i2")]
     for name, kind in columns.items():
-        fields += [(f"_len_{name}", ">i4"), (name, _CODES[kind])]
+        fields += [(f"_len_{name}", ">i4"), (name, _field_dtype(kind))]
     return np.dtype(fields)
 
 
@@ -49,8 +65,15 @@ def encode(columns: dict[str, tuple[str, np.ndarray]]) -> bytes:
     records = np.empty(n, dtype=_record_dtype(kinds))
     records["_count"] = len(columns)
     for name, (kind, values) in columns.items():
-        records[f"_len_{name}"] = np.dtype(_CODES[kind]).itemsize
-        records[name] = values
+        records[f"_len_{name}"] = _field_dtype(kind).itemsize
+        k = _array_length(kind)
+        if k is None:
+            records[name] = values
+            continue
+        field = records[name]
+        field["ndim"], field["flags"], field["oid"], field["dim"], field["lbound"] = 1, 0, _FLOAT8_OID, k, 1
+        field["items"]["len"] = 8
+        field["items"]["value"] = values
     return HEADER + records.tobytes() + TRAILER
 
 

@@ -25,6 +25,9 @@ DAYS_PER_MONTH = 30.0
 LOOKALIKE_SEED_PERCENTILE = 0.95
 CLUSTER_FEATURES = ["days_since_last", "purchase_periods", "average_order", "tenure_days", "loyalty",
                     "cost_to_serve"]
+# The numbers behind traits and types, stored in this order.
+EVIDENCE = ("discounted_share", "discount_requests", "complaints_and_returns", "enquiries_before_first_purchase",
+            "days_to_first_purchase", "staff_minutes", "referrals", "survey_mean", "refunds")
 PROFILE_FEATURES = ["age", "organisation", "income_band", "education", "female"]
 N_PROVINCES = 12  # one-hot for the most common provinces; the rest share none
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain import pgcopy
 from domain.db import unit_of_work
-from domain.score_model import N_PROVINCES, CustomerData, ScoringConfig, ScoringContext, Scores, compute
+from domain.score_model import EVIDENCE, N_PROVINCES, CustomerData, ScoringConfig, ScoringContext, Scores, compute
 from domain.tables import model_fits, workspaces
 import scoring
 from scoring import RFM_SEGMENTS, lifecycle, loyalty, personas
@@ -36,10 +36,11 @@ DAY = 86400.0
 Progress = Callable[[str], None]
 
 # Three plain scans, run side by side on one snapshot; everything per customer
-# is then aggregated in NumPy (bincount), not by PostgreSQL.
+# is then aggregated in NumPy (bincount), not by PostgreSQL. date_part, not
+# extract: extract returns numeric, several times dearer over ten million rows.
 _CUSTOMERS_SQL = """
 SELECT c.id,
-       extract(epoch FROM coalesce(c.acquired_at, c.created_at))::float8 / 86400 AS since,
+       date_part('epoch', coalesce(c.acquired_at, c.created_at)) / 86400 AS since,
        coalesce(extract(year FROM age(c.birth_date))::float8, 'NaN') AS age,
        (c.kind = 'organisation')::int::float8 AS organisation,
        coalesce(array_position(ARRAY['low','lower_middle','middle','upper_middle','high'], c.income_band)::float8,
@@ -56,7 +57,7 @@ _CUSTOMER_COLUMNS = {"id": "int8", "since": "float8", "age": "float8", "organisa
 
 # Sales and refunds (negative totals) alike; refunds are told apart in NumPy.
 _PURCHASES_SQL = """
-SELECT customer_id, extract(epoch FROM purchased_at)::float8 / 86400 AS at, total::float8 AS amount,
+SELECT customer_id, date_part('epoch', purchased_at) / 86400 AS at, total::float8 AS amount,
        discount::float8 AS discount
 FROM purchases WHERE workspace_id = $1 {filter}"""
 _PURCHASE_COLUMNS = {"customer_id": "int8", "at": "float8", "amount": "float8", "discount": "float8"}
@@ -64,7 +65,7 @@ _PURCHASE_COLUMNS = {"customer_id": "int8", "at": "float8", "amount": "float8", 
 _INTERACTION_KINDS = ["support_request", "complaint", "discount_request", "return", "referral", "survey", "enquiry"]
 _INTERACTIONS_SQL = f"""
 SELECT customer_id, array_position(ARRAY{_INTERACTION_KINDS}::text[], kind)::int8 - 1 AS kind,
-       extract(epoch FROM occurred_at)::float8 / 86400 AS at, staff_minutes::float8 AS minutes,
+       date_part('epoch', occurred_at) / 86400 AS at, staff_minutes::float8 AS minutes,
        coalesce(score::float8, 'NaN') AS score
 FROM interactions WHERE workspace_id = $1 {{filter}}"""
 _INTERACTION_COLUMNS = {"customer_id": "int8", "kind": "int8", "at": "float8", "minutes": "float8",
@@ -188,18 +189,14 @@ _STAGED = {
     "expected_purchases_90d": "float8", "clv": "float8", "value": "float8", "loyalty": "float8",
     "cost_to_serve": "float8", "net_value": "float8", "customer_type": "int8", "stage": "int8", "traits": "int8",
     "cluster": "int8", "lookalike": "float8",
-    **{f"factor_{name}": "float8" for name in loyalty.FACTORS},
-    **{f"evidence_{name}": "float8" for name in (
-        "discounted_share", "discount_requests", "complaints_and_returns", "enquiries_before_first_purchase",
-        "days_to_first_purchase", "staff_minutes", "referrals", "survey_mean", "refunds")},
+    "loyalty_factors": f"float8[{len(loyalty.FACTORS)}]", "evidence": f"float8[{len(EVIDENCE)}]",
 }
 
 
-_STAGING_COLUMNS = ", ".join(f"{name} {'bigint' if kind == 'int8' else 'double precision'}"
-                             for name, kind in _STAGED.items())
+_SQL_TYPES = {"int8": "bigint", "float8": "double precision"}
+_STAGING_COLUMNS = ", ".join(f"{name} {_SQL_TYPES.get(kind, 'double precision[]')}" for name, kind in _STAGED.items())
 _ONE_ROW = "(SELECT " + ", ".join(
-    f"CAST(:{name} AS {'bigint' if kind == 'int8' else 'double precision'}) AS {name}"
-    for name, kind in _STAGED.items()) + ")"
+    f"CAST(:{name} AS {_SQL_TYPES.get(kind, 'double precision[]')}) AS {name}" for name, kind in _STAGED.items()) + ")"
 
 
 def _text_array(values) -> str:
@@ -210,13 +207,9 @@ def _nan_null(column: str) -> str:
     return f"NULLIF({column}, 'NaN')"
 
 
-def _json(prefix: str, names) -> str:
-    pairs = ", ".join(f"'{name}', {_nan_null(f's.{prefix}{name}')}" for name in names)
-    return f"jsonb_strip_nulls(jsonb_build_object({pairs}))"
-
-
 # Codes become the stored words here; every piece of this SQL is a constant.
-_SWAP_SQL = f"""
+# `{source}` is the staging table or one row of bind parameters.
+_WRITE_SQL = f"""
 INSERT INTO customer_scores AS cs (
     workspace_id, customer_id, purchase_count, frequency, recency, tenure, monetary, total_spend,
     first_purchase_at, last_purchase_at, rfm_r, rfm_f, rfm_m, rfm_segment, probability_alive,
@@ -226,18 +219,15 @@ SELECT :workspace_id, s.customer_id, s.purchase_count, s.frequency, s.recency, s
        to_timestamp(NULLIF(s.first_purchase, 'NaN') * 86400), to_timestamp(NULLIF(s.last_purchase, 'NaN') * 86400),
        NULLIF(s.rfm_r, 0), NULLIF(s.rfm_f, 0), NULLIF(s.rfm_m, 0),
        ({_text_array(RFM_SEGMENTS)})[NULLIF(s.segment, -1) + 1], s.probability_alive, s.expected_purchases_90d,
-       s.clv, s.value, s.loyalty, {_json('factor_', loyalty.FACTORS)}, s.cost_to_serve, s.net_value,
+       s.clv, s.value, s.loyalty, s.loyalty_factors, s.cost_to_serve, s.net_value,
        ({_text_array(personas.TYPES)})[s.customer_type + 1], ({_text_array(lifecycle.STAGES)})[s.stage + 1],
        array_remove(ARRAY[CASE WHEN s.traits & {BARGAINER} > 0 THEN 'bargainer' END,
                           CASE WHEN s.traits & {FAULT_FINDER} > 0 THEN 'fault_finder' END,
                           CASE WHEN s.traits & {HESITANT} > 0 THEN 'hesitant' END], NULL),
-       NULLIF(s.cluster, -1), {_nan_null('s.lookalike')},
-       {_json('evidence_', ('discounted_share', 'discount_requests', 'complaints_and_returns',
-                            'enquiries_before_first_purchase', 'days_to_first_purchase', 'staff_minutes',
-                            'referrals', 'survey_mean', 'refunds'))},
-       :computed_at
+       NULLIF(s.cluster, -1), {_nan_null('s.lookalike')}, s.evidence, :computed_at
 FROM {{source}} s
-ON CONFLICT (customer_id) DO UPDATE SET
+ON CONFLICT (customer_id) {{conflict}}"""
+_UPSERT = """DO UPDATE SET
     purchase_count = EXCLUDED.purchase_count, frequency = EXCLUDED.frequency, recency = EXCLUDED.recency,
     tenure = EXCLUDED.tenure, monetary = EXCLUDED.monetary, total_spend = EXCLUDED.total_spend,
     first_purchase_at = EXCLUDED.first_purchase_at, last_purchase_at = EXCLUDED.last_purchase_at,
@@ -263,33 +253,32 @@ def _staged_columns(data: CustomerData, scores: Scores) -> dict[str, tuple[str, 
         "value": scores.value, "loyalty": scores.loyalty.index, "cost_to_serve": scores.cost_to_serve,
         "net_value": scores.net_value, "customer_type": scores.customer_type, "stage": scores.stage,
         "traits": scores.traits, "cluster": scores.cluster, "lookalike": scores.lookalike,
-        **{f"factor_{name}": scores.loyalty.contributions[:, j] for j, name in enumerate(loyalty.FACTORS)},
-        **{f"evidence_{name}": values for name, values in scores.evidence.items()},
+        "loyalty_factors": scores.loyalty.contributions,
+        "evidence": np.column_stack([scores.evidence[name] for name in EVIDENCE]),
     }
     return {name: (_STAGED[name], values[name]) for name in _STAGED}
 
 
 async def load(conn: AsyncConnection, workspace_id: int, data: CustomerData, scores: Scores,
                computed_at: float, full: bool) -> None:
-    """Stage and swap in, inside the caller's transaction. A full load also
-    removes the scores of customers no longer there. Rows rescored
-    incrementally after `computed_at` are left alone."""
+    """Write scores inside the caller's transaction.
+
+    Full: stage by binary COPY, delete the workspace's rows older than this run
+    (which also drops customers no longer there) and insert the staged ones;
+    rows rescored incrementally after the run's snapshot are newer and stay.
+    Incremental (one customer): one upsert straight from bind parameters."""
     moment = {"workspace_id": workspace_id, "computed_at": _timestamp(computed_at)}
     staged = _staged_columns(data, scores)
-    if not full and data.n == 1:
-        # One customer: straight from bind parameters, no staging table.
-        await conn.execute(text(_SWAP_SQL.format(source=_ONE_ROW)),
-                           {**moment, **{name: values[0].item() for name, (_, values) in staged.items()}})
+    if not full:
+        for i in range(data.n):
+            row = {name: values[i].tolist() for name, (_, values) in staged.items()}
+            await conn.execute(text(_WRITE_SQL.format(source=_ONE_ROW, conflict=_UPSERT)), {**moment, **row})
         return
-    await conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ({_STAGING_COLUMNS}) ON COMMIT DROP"))
+    await conn.execute(text(f"CREATE TEMP TABLE {_STAGING} ({_STAGING_COLUMNS}) ON COMMIT DROP"))
     await pgcopy.copy_in(conn, _STAGING, staged)
-    await conn.execute(text(_SWAP_SQL.format(source=_STAGING)), moment)
-    if full:
-        await conn.execute(text(f"""
-            DELETE FROM customer_scores cs WHERE cs.workspace_id = :workspace_id
-            AND NOT EXISTS (SELECT 1 FROM {_STAGING} s WHERE s.customer_id = cs.customer_id)"""),
-                           {"workspace_id": workspace_id})
-    await conn.execute(text(f"DROP TABLE {_STAGING}"))
+    await conn.execute(text("DELETE FROM customer_scores WHERE workspace_id = :workspace_id "
+                            "AND computed_at <= :computed_at"), moment)
+    await conn.execute(text(_WRITE_SQL.format(source=_STAGING, conflict="DO NOTHING")), moment)
 
 
 def _timestamp(epoch_days: float) -> datetime:
@@ -397,6 +386,7 @@ async def rescore_customer(conn: AsyncConnection, workspace_id: int, customer_id
 # --- model quality ---------------------------------------------------------------------------
 
 BUCKETS = 7  # calibration frequencies 0..6 and "7 or more"
+HOLDOUT_SAMPLE = 200_000  # customers: plenty for a calibration check, and it bounds the cost
 
 
 def holdout_report(data: CustomerData, config: ScoringConfig, holdout_share: float = 0.25) -> dict | None:
@@ -413,6 +403,10 @@ def holdout_report(data: CustomerData, config: ScoringConfig, holdout_share: flo
     seen = calibration.purchase_count > 0
     if seen.sum() < 10:
         return None
+    if seen.sum() > HOLDOUT_SAMPLE:  # a fixed random sample, so reruns agree
+        chosen = np.random.default_rng(0).choice(np.flatnonzero(seen), HOLDOUT_SAMPLE, replace=False)
+        seen = np.zeros(data.n, dtype=bool)
+        seen[chosen] = True
     bg = scoring.fit_bgnbd(calibration.frequency[seen], calibration.recency[seen], calibration.T[seen],
                            config.penalizer, with_standard_errors=False)
     horizon = data.now - cutoff

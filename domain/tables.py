@@ -280,7 +280,8 @@ customer_scores = Table(
     Column("expected_purchases_90d", DOUBLE_PRECISION),
     Column("clv", DOUBLE_PRECISION),
     Column("loyalty", DOUBLE_PRECISION),
-    Column("loyalty_factors", JSONB),
+    # Points of each loyalty factor, in the order of scoring.loyalty.FACTORS.
+    Column("loyalty_factors", ARRAY(DOUBLE_PRECISION)),
     Column("cost_to_serve", DOUBLE_PRECISION),
     Column("net_value", DOUBLE_PRECISION),
     Column("customer_type", Text),
@@ -290,8 +291,9 @@ customer_scores = Table(
     Column("lookalike", DOUBLE_PRECISION),
     # What the customer has brought (spend net of refunds) plus their CLV: ranks personas.
     Column("value", DOUBLE_PRECISION),
-    # The numbers behind inferred traits and types (discount share, complaints, ...).
-    Column("evidence", JSONB),
+    # The numbers behind inferred traits and types, in the order of
+    # domain.score_model.EVIDENCE (NaN where there is none, e.g. no survey).
+    Column("evidence", ARRAY(DOUBLE_PRECISION)),
     Column("computed_at", DateTime(timezone=True), nullable=False, server_default=NOW),
     _in_workspace("customers", "customer_id"),
     _one_of("customer_type", vocab.CustomerType),

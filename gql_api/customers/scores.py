@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import math
 import strawberry
 from strawberry.scalars import JSON
 
+from domain.score_model import EVIDENCE
 from gql_api.enums import CustomerType, LifecycleStage, RfmSegment, Trait
 from scoring import loyalty
 
@@ -64,7 +66,8 @@ class CustomerScores:
         rfm = None
         if row.rfm_segment is not None:
             rfm = Rfm(recency=row.rfm_r, frequency=row.rfm_f, monetary=row.rfm_m, segment=RfmSegment(row.rfm_segment))
-        factors = row.loyalty_factors or {}
+        factors = dict(zip(loyalty.FACTORS, row.loyalty_factors or []))
+        evidence = {name: None if math.isnan(v) else v for name, v in zip(EVIDENCE, row.evidence or [])}
         return cls(
             computed_at=row.computed_at, purchase_count=row.purchase_count, frequency=row.frequency,
             recency_days=row.recency, tenure_days=row.tenure, average_repeat_order=row.monetary,
@@ -76,4 +79,4 @@ class CustomerScores:
             cost_to_serve=row.cost_to_serve, net_value=row.net_value, customer_type=CustomerType(row.customer_type),
             lifecycle_stage=LifecycleStage(row.lifecycle_stage), inferred_traits=[Trait(t) for t in row.inferred_traits],
             cluster=row.cluster,
-            lookalike=row.lookalike, evidence=row.evidence or {})
+            lookalike=row.lookalike, evidence=evidence)

@@ -12,7 +12,8 @@ from domain.bulk import copy_columns, timestamps
 from domain.db import unit_of_work
 from domain.scoring_pipeline import rescore_customer, rescore_workspace
 from domain.tables import customer_scores, customers, model_fits, purchases
-from scoring import BgNbdParams, GammaGammaParams, simulate
+from domain.score_model import EVIDENCE
+from scoring import BgNbdParams, GammaGammaParams, loyalty, simulate
 from tests.helpers import new_workspace
 
 DAY = 86400.0
@@ -109,12 +110,14 @@ async def test_hand_made_customers_get_the_obvious_scores(engine, store, who, cu
 async def test_every_score_carries_its_reasons(engine, store):
     _, people = store
     tribe = await _scores(engine, people["tribe"])
-    assert sum(tribe.loyalty_factors.values()) == pytest.approx(tribe.loyalty)
-    assert tribe.loyalty_factors["referrals"] > 0 and tribe.evidence["referrals"] == 3
+    factors = dict(zip(loyalty.FACTORS, tribe.loyalty_factors))
+    evidence = dict(zip(EVIDENCE, tribe.evidence))
+    assert sum(factors.values()) == pytest.approx(tribe.loyalty)
+    assert factors["referrals"] > 0 and evidence["referrals"] == 3
     assert tribe.rfm_segment == "champions" and tribe.probability_alive > 0.9
     assert tribe.clv > 0 and tribe.expected_purchases_90d > 1
     vampire = await _scores(engine, people["vampire"])
-    assert vampire.evidence["staff_minutes"] == 2400 and vampire.net_value < tribe.net_value
+    assert dict(zip(EVIDENCE, vampire.evidence))["staff_minutes"] == 2400 and vampire.net_value < tribe.net_value
     lead = await _scores(engine, people["lead"])
     assert lead.purchase_count == 0 and lead.rfm_segment is None and lead.clv == 0
     assert 0 <= lead.lookalike <= 1
