@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -66,8 +67,9 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
             await require_latest(state["engine"])
         except SchemaOutOfDate as exc:
             return JSONResponse({"ready": False, "reason": str(exc)}, status_code=503)
-        except OSError as exc:
-            return JSONResponse({"ready": False, "reason": f"database unreachable: {exc}"}, status_code=503)
+        except (OSError, SQLAlchemyError) as exc:
+            return JSONResponse({"ready": False, "reason": f"database unreachable: {type(exc).__name__}"},
+                                status_code=503)
         return JSONResponse({"ready": True})
 
     graphql = TribeGraphQL(engine, graphql_ide="graphiql" if dev else None)

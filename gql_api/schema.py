@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 from strawberry.types import Info
 
 from domain.workspaces import workspace_by_id
@@ -10,6 +14,9 @@ from gql_api.customers.queries import CustomerQueries
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.mutations import RecordingMutations
 from gql_api.scoring_queries import ScoringQueries
+
+
+log = logging.getLogger("tribe.graphql")
 
 
 @strawberry.type(description="Who is asking.")
@@ -32,7 +39,23 @@ class Mutation(RecordingMutations):
     pass
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation)
+def _unexpected(error: GraphQLError) -> bool:
+    """An exception a resolver did not mean to raise (a bug, the database gone),
+    as opposed to errors with a message meant for the client: validation, limits,
+    permissions and bad input all arrive as GraphQLError."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+class TribeSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        # Log what needs a developer's attention; a client's bad query does not.
+        for error in errors:
+            if _unexpected(error):
+                log.error("unexpected error in %s", error.path, exc_info=error.original_error)
+
+
+schema = TribeSchema(query=Query, mutation=Mutation,
+                     extensions=[lambda: MaskErrors(should_mask_error=_unexpected, error_message="Internal error.")])
 
 
 if __name__ == "__main__":

@@ -90,3 +90,15 @@ async def test_malformed_ids_and_page_sizes_are_bad_input(http, admin):
     assert bad_id["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     too_big = await graphql(http, "{ customers(first: 1000) { totalCount } }", key)
     assert too_big["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_an_unexpected_failure_is_masked(http, admin, monkeypatch):
+    _, key = admin
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("password=hunter2 in a driver message")
+
+    monkeypatch.setattr("gql_api.customers.queries.count_customers", broken)
+    body = await graphql(http, "{ customers(first: 1) { totalCount } }", key)
+    assert body["errors"][0]["message"] == "Internal error."
+    assert "hunter2" not in str(body)
