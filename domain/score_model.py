@@ -19,7 +19,7 @@ import numpy as np
 import scoring
 from scoring import clusters, lifecycle, loyalty, personas, traits
 from scoring.percentiles import percentile, quantile_table
-from scoring.rfm import SEGMENT_GRID, _apply_thresholds, _score_thresholds
+from scoring.rfm import SEGMENT_GRID, apply_thresholds, score_thresholds
 
 DAYS_PER_MONTH = 30.0
 LOOKALIKE_SEED_PERCENTILE = 0.95
@@ -203,9 +203,9 @@ def compute(data: CustomerData, config: ScoringConfig, context: ScoringContext |
             "cost_to_serve": quantile_table(cost[buyers]),
         }
         thresholds = {
-            "r": _score_thresholds(np.sort(-days_since_last[buyers])),
-            "f": _score_thresholds(np.sort(periods[buyers].astype(np.float64))),
-            "m": _score_thresholds(np.sort(s.total_spend[buyers])),
+            "r": score_thresholds(np.sort(-days_since_last[buyers])),
+            "f": score_thresholds(np.sort(periods[buyers].astype(np.float64))),
+            "m": score_thresholds(np.sort(s.total_spend[buyers])),
         }
         repeaters = buyers & (s.frequency > 0)
         median_interval = float(np.median(s.recency[repeaters] / s.frequency[repeaters])) if repeaters.any() else 30.0
@@ -220,7 +220,7 @@ def compute(data: CustomerData, config: ScoringConfig, context: ScoringContext |
     if buyers.any():
         for j, (key, values) in enumerate((("r", -days_since_last), ("f", periods.astype(np.float64)),
                                            ("m", s.total_spend))):
-            rfm[buyers, j] = _apply_thresholds(np.ascontiguousarray(values[buyers]),
+            rfm[buyers, j] = apply_thresholds(np.ascontiguousarray(values[buyers]),
                                                np.asarray(context.rfm_thresholds[key]))
         fm = (rfm[buyers, 1].astype(np.int16) + rfm[buyers, 2] + 1) // 2
         segment[buyers] = SEGMENT_GRID[rfm[buyers, 0] - 1, fm - 1]

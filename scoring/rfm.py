@@ -119,7 +119,7 @@ def rfm_summary(layout: PurchaseLayout, period: float = 1.0, unit: float = 1.0) 
 
 
 @jit()
-def _score_thresholds(ordered):
+def score_thresholds(ordered):
     """For sorted values: the smallest value scoring 2, 3, 4 and 5 (inf where
     no value does). Scores only grow with the value, so these four numbers
     score every customer."""
@@ -139,7 +139,9 @@ def _score_thresholds(ordered):
 
 
 @jit_parallel()
-def _apply_thresholds(values, thresholds):
+def apply_thresholds(values, thresholds):
+    """Scores 1-5 from `score_thresholds`: also how a customer rescored alone
+    is placed among the workspace's last full run."""
     scores = np.empty(values.size, dtype=np.int8)
     for i in prange(values.size):
         score = 1
@@ -152,7 +154,7 @@ def _apply_thresholds(values, thresholds):
 
 def _midrank_scores(values: np.ndarray) -> np.ndarray:
     """1-5 by mid-rank percentile (see the module docstring)."""
-    return _apply_thresholds(values, _score_thresholds(np.sort(values)))
+    return apply_thresholds(values, score_thresholds(np.sort(values)))
 
 
 @dataclass(frozen=True)
