@@ -12,6 +12,7 @@ Prints a table and writes bench/results/load.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import io
 import json
@@ -102,9 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tribe-bench-") as folder:
-        os.chmod(folder, 0o755)
-        url = os.environ.get("DATABASE_URL") or embedded_pg.start(Path(folder) / "pgdata", "postgres", "delete")
+    with tempfile.TemporaryDirectory(prefix="tribe-bench-") as folder, contextlib.ExitStack() as stack:
+        url = os.environ.get("DATABASE_URL") or stack.enter_context(embedded_pg.throwaway())
         rows = asyncio.run(run(url, args.customers, Path(folder)))
     print(f"\n{'step':<38} {'rows':>12} {'seconds':>9} {'rows/s':>10}  detail")
     for r in rows:

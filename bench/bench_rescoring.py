@@ -18,11 +18,11 @@ bench/results/rescoring.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import json
 import os
 import statistics
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -145,9 +145,8 @@ def main() -> None:
     parser.add_argument("--incremental", type=int, default=300, help="customers rescored one by one")
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory(prefix="tribe-bench-") as folder:
-        os.chmod(folder, 0o755)
-        url = os.environ.get("DATABASE_URL") or embedded_pg.start(Path(folder) / "pgdata", "postgres", "delete")
+    with contextlib.ExitStack() as stack:
+        url = os.environ.get("DATABASE_URL") or stack.enter_context(embedded_pg.throwaway())
         for n in args.sizes:
             results.append(asyncio.run(bench_size(url, n, args.repeat, args.incremental)))
     print(f"\n{'customers':>10} {'purchases':>11} | {'extract':>8} {'kernels':>8} {'load':>8} {'total':>8} | "

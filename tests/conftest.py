@@ -7,9 +7,7 @@ TEMPLATE is a file copy, far faster than migrating again)."""
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -31,9 +29,8 @@ def server_url():
     if url := os.environ.get("DATABASE_URL"):
         yield url
         return
-    with tempfile.TemporaryDirectory(prefix="tribe-test-pg-") as folder:
-        os.chmod(folder, 0o755)  # the embedded server runs as its own user when we are root
-        yield embedded_pg.start(Path(folder) / "pgdata", database="postgres", cleanup_mode="delete")
+    with embedded_pg.throwaway() as url:
+        yield url
 
 
 async def _admin(server_url: str, sql: str) -> None:
