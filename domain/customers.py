@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import REAL, Row, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import DomainError, ErrorCode
@@ -182,19 +182,35 @@ async def count_customers(conn: AsyncConnection, workspace_id: int) -> int:
         .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None)))
 
 
-async def search_customers(conn: AsyncConnection, workspace_id: int, query: str, limit: int) -> list[Row]:
-    """Fuzzy search over names, company, email and phone, best match first.
-    The query goes through the same normalisation as the stored search form, so
-    Arabic letters, diacritics and Persian digits find what was saved otherwise."""
+def _search_terms(query: str):
+    """The normalised needle, its similarity to each customer, and the match condition."""
     needle = normalize_search(query)
     if _PHONE_LIKE.match(needle):
         # "0912 345 6789" and "+98 912..." both end in the digits stored in E.164.
         needle = re.sub(r"\D", "", needle).lstrip("0")
     similarity = func.word_similarity(needle, customers.c.search_text)
-    rows = await conn.execute(
-        select(customers)
-        .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None),
-               customers.c.search_text.op("%>", is_comparison=True)(needle) | customers.c.search_text.contains(needle))
-        .order_by(similarity.desc(), customers.c.id)
-        .limit(limit))
-    return list(rows)
+    matches = customers.c.search_text.op("%>", is_comparison=True)(needle) | customers.c.search_text.contains(needle)
+    return similarity, matches
+
+
+async def search_customers(conn: AsyncConnection, workspace_id: int, query: str, limit: int,
+                           after: tuple[float, int] | None = None) -> list[Row]:
+    """Fuzzy search over names, company, email and phone, best match first (rows
+    carry their `score`). The query goes through the same normalisation as the
+    stored search form, so Arabic letters, diacritics and Persian digits find what
+    was saved otherwise. `after` = (score, id) of the last row of the previous page."""
+    similarity, matches = _search_terms(query)
+    statement = (select(customers, similarity.label("score"))
+                 .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None), matches)
+                 .order_by(similarity.desc(), customers.c.id)
+                 .limit(limit))
+    if after is not None:
+        score = cast(after[0], REAL)
+        statement = statement.where((similarity < score) | ((similarity == score) & (customers.c.id > after[1])))
+    return list(await conn.execute(statement))
+
+
+async def count_matches(conn: AsyncConnection, workspace_id: int, query: str) -> int:
+    _, matches = _search_terms(query)
+    return await conn.scalar(select(func.count()).select_from(customers).where(
+        customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None), matches))

@@ -1,4 +1,5 @@
-"""Opaque global ids ("Customer:42" in URL-safe base64), as Relay expects."""
+"""Opaque global ids ("Customer:42" in URL-safe base64), as Relay expects, and
+opaque page cursors."""
 
 from __future__ import annotations
 
@@ -24,3 +25,18 @@ def from_global_id(global_id: str, expected_type: str) -> int:
         return int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise MalformedId(f"{global_id!r} is not a {expected_type} id") from None
+
+
+def to_cursor(*parts: object) -> str:
+    """An opaque page cursor holding the sort key of the last row."""
+    return base64.urlsafe_b64encode(":".join(str(p) for p in parts).encode()).decode().rstrip("=")
+
+
+def from_cursor(cursor: str, count: int) -> list[str]:
+    try:
+        parts = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        parts = []
+    if len(parts) != count:
+        raise MalformedId(f"{cursor!r} is not a cursor of this list")
+    return parts

@@ -6,12 +6,13 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from domain.customers import count_customers, customer_page, customers_by_id
+from domain.customers import count_customers, count_matches, customer_page, customers_by_id, search_customers
 from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge, PageInfo
-from gql_api.ids import MalformedId, from_global_id, to_global_id
+from gql_api.ids import MalformedId, from_cursor, from_global_id, to_cursor
 from gql_api.permissions import IsAuthenticated
 
 MAX_PAGE = 100
+MAX_SEARCH = 200
 
 
 def _bad_input(message: str) -> GraphQLError:
@@ -30,19 +31,34 @@ class CustomerQueries:
             found = await customers_by_id(conn, info.context.api_key.workspace_id, [pk])
         return Customer.from_row(found[pk]) if pk in found else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description="Customers, oldest first.")
-    async def customers(self, info: Info, first: int = 20, after: str | None = None) -> CustomerConnection:
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Customers, oldest first; with `search`, best match first (fuzzy, over names, "
+                                  "company, email and phone; Persian and Arabic spellings and digits alike).")
+    async def customers(self, info: Info, first: int = 20, after: str | None = None,
+                        search: str | None = None) -> CustomerConnection:
         if not 0 <= first <= MAX_PAGE:
             raise _bad_input(f"first must be between 0 and {MAX_PAGE}")
-        try:
-            after_pk = from_global_id(after, "Cursor") if after else None
-        except MalformedId as exc:
-            raise _bad_input(str(exc)) from None
+        if search is not None and not 0 < len(search.strip()) <= MAX_SEARCH:
+            raise _bad_input(f"search must be 1 to {MAX_SEARCH} characters")
         workspace_id = info.context.api_key.workspace_id
+        try:
+            if search is None:
+                position = int(from_cursor(after, 1)[0]) if after else None
+            else:
+                score, pk = from_cursor(after, 2) if after else (None, None)
+                position = (float(score), int(pk)) if after else None
+        except (MalformedId, ValueError):
+            raise _bad_input(f"{after!r} is not a cursor of this list") from None
         async with info.context.transaction() as conn:
-            rows = await customer_page(conn, workspace_id, first, after_pk)
-            total = await count_customers(conn, workspace_id)
-        edges = [CustomerEdge(cursor=to_global_id("Cursor", r.id), node=Customer.from_row(r)) for r in rows[:first]]
+            if search is None:
+                rows = await customer_page(conn, workspace_id, first, position)
+                total = await count_customers(conn, workspace_id)
+            else:
+                rows = await search_customers(conn, workspace_id, search, first + 1, position)
+                total = await count_matches(conn, workspace_id, search)
+        page = rows[:first]
+        edges = [CustomerEdge(cursor=to_cursor(r.id) if search is None else to_cursor(repr(float(r.score)), r.id),
+                              node=Customer.from_row(r)) for r in page]
         return CustomerConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None),

@@ -102,3 +102,38 @@ async def test_an_unexpected_failure_is_masked(http, admin, monkeypatch):
     body = await graphql(http, "{ customers(first: 1) { totalCount } }", key)
     assert body["errors"][0]["message"] == "Internal error."
     assert "hunter2" not in str(body)
+
+
+SEARCH = """
+query Search($q: String!, $after: String) {
+  customers(search: $q, first: 2, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { externalId } }
+  }
+}"""
+
+
+async def test_search_over_http_ranks_and_pages_without_gaps_or_repeats(http, engine):
+    workspace = await new_workspace(engine)
+    async with unit_of_work(engine) as conn:
+        await import_customers(conn, workspace.id, read_csv(EXAMPLES / "customers.csv"))
+        key, _ = await create_key(conn, workspace.id, Role.AGENT)
+        for i in range(5):  # five more Karimis to page through
+            await conn.execute(customers.insert().values(workspace_id=workspace.id, external_id=f"K-{i}",
+                                                         first_name="رضا", last_name="کریمی",
+                                                         search_text=f"رضا کریمی k-{i}"))
+    first = (await graphql(http, SEARCH, key, q="مريم كريمي"))["data"]["customers"]
+    assert first["edges"][0]["node"]["externalId"] == "C-1001"  # typed with Arabic letters
+    seen, after = [], None
+    while True:
+        page = (await graphql(http, SEARCH, key, q="کریمی", after=after))["data"]["customers"]
+        seen += [e["node"]["externalId"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert page["totalCount"] == 6 and len(seen) == 6 and len(set(seen)) == 6
+    bad = await graphql(http, SEARCH, key, q="کریمی", after="bm90LWEtY3Vyc29y")
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    empty = await graphql(http, SEARCH, key, q="  ")
+    assert empty["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
