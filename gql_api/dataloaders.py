@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
 from domain.db import unit_of_work
+from domain.notes import latest_notes, notes_after
 from domain.tables import customer_scores
 
 
@@ -16,6 +17,7 @@ class Loaders:
         self.engine = engine
         self.workspace_id = workspace_id
         self.scores_by_customer = DataLoader(self._scores)
+        self.notes_by_customer = DataLoader(self._notes)
 
     async def _scores(self, ids: list[int]):
         async with unit_of_work(self.engine, self.workspace_id) as conn:
@@ -23,3 +25,19 @@ class Loaders:
                 customer_scores.c.workspace_id == self.workspace_id, customer_scores.c.customer_id.in_(ids)))
             found = {r.customer_id: r for r in rows}
         return [found.get(i) for i in ids]
+
+    async def _notes(self, keys: list[tuple[int, int, tuple | None]]):
+        """Keys are (customer, page size, keyset position or None). First pages
+        of any number of customers load in one query per page size; later pages
+        (one customer paging on) one query each."""
+        found: dict = {}
+        async with unit_of_work(self.engine, self.workspace_id) as conn:
+            for size in {size for _, size, after in keys if after is None}:
+                customers = [pk for pk, s, after in keys if s == size and after is None]
+                for pk, rows in (await latest_notes(conn, self.workspace_id, customers, size)).items():
+                    found[(pk, size, None)] = rows
+            for key in keys:
+                pk, size, after = key
+                if after is not None:
+                    found[key] = await notes_after(conn, self.workspace_id, pk, size, after)
+        return [found[key] for key in keys]

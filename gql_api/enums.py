@@ -21,5 +21,6 @@ Trait = _mirror(vocab.Trait, "Behaviour types staff set (and scoring infers).")
 CustomerType = _mirror(vocab.CustomerType, "The four customer types (Allan Dib), or STANDARD.")
 SalesChannel = _mirror(vocab.SalesChannel, "Where a purchase was made.")
 InteractionKind = _mirror(vocab.InteractionKind, "A kind of service-history event.")
+NoteKind = _mirror(vocab.NoteKind, "What a note records: a call, a meeting, a complaint, ...")
 RfmSegment = strawberry.enum(Enum("RfmSegment", {s.upper(): s for s in RFM_SEGMENTS}),
                              description="Named RFM segment (grid in the README).")

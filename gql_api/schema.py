@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from domain.workspaces import workspace_by_id
 from gql_api.customers.queries import CustomerQueries
+from gql_api.notes.mutations import NoteMutations
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.mutations import RecordingMutations
 from gql_api.scoring_queries import ScoringQueries
@@ -35,7 +36,7 @@ class Query(CustomerQueries, ScoringQueries):
 
 
 @strawberry.type
-class Mutation(RecordingMutations):
+class Mutation(RecordingMutations, NoteMutations):
     pass
 
 

@@ -7,7 +7,8 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from domain.customers import count_customers, count_matches, customer_page, customers_by_id, search_customers
-from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge, PageInfo
+from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
+from gql_api.pagination import PageInfo
 from gql_api.ids import MalformedId, from_cursor, from_global_id, to_cursor
 from gql_api.permissions import IsAuthenticated
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from strawberry.types import Info
 
 from gql_api.customers.scores import CustomerScores
 from gql_api.enums import CustomerKind, LifecycleStage, Temperament, Trait
-from gql_api.ids import to_global_id
+from gql_api.ids import MalformedId, to_global_id
+from gql_api.notes.types import Note, NoteConnection, NoteEdge, note_cursor, note_position
+from gql_api.pagination import PageInfo
 
 @strawberry.type(description="A customer of the workspace: an individual or an organisation.")
 class Customer:
@@ -56,6 +59,20 @@ class Customer:
         row = await info.context.loaders.scores_by_customer.load(self.pk)
         return CustomerScores.from_row(row) if row is not None else None
 
+    @strawberry.field(description="Notes on the profile, pinned first, then newest first (at most 100 a page).")
+    async def notes(self, info: Info, first: int = 10, after: str | None = None) -> NoteConnection:
+        if not 0 <= first <= 100:
+            raise GraphQLError("first must be between 0 and 100", extensions={"code": "BAD_USER_INPUT"})
+        try:
+            position = note_position(after) if after else None
+        except (MalformedId, ValueError):
+            raise GraphQLError(f"{after!r} is not a cursor of this list",
+                               extensions={"code": "BAD_USER_INPUT"}) from None
+        rows = await info.context.loaders.notes_by_customer.load((self.pk, first, position))
+        edges = [NoteEdge(cursor=note_cursor(r), node=Note.from_row(r)) for r in rows[:first]]
+        return NoteConnection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > first,
+                                                              end_cursor=edges[-1].cursor if edges else None))
+
     @strawberry.field(description="Name to show: the person's or the company's.")
     def display_name(self) -> str:
         person = " ".join(p for p in (self.first_name, self.last_name) if p)
@@ -76,12 +93,6 @@ class Customer:
             consent_email=row.consent_email, consent_push=row.consent_push, attributes=row.attributes,
             created_at=row.created_at, updated_at=row.updated_at,
         )
-
-
-@strawberry.type(description="Relay page information.")
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
 
 
 @strawberry.type

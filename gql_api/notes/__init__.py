@@ -1,0 +1,1 @@
+"""Notes in the GraphQL schema."""

@@ -1,0 +1,11 @@
+"""Relay connection pieces shared by every list."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
