@@ -2,7 +2,7 @@
 one query for the notes of a whole page of customers."""
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from domain.db import unit_of_work
 from domain.tables import customers
