@@ -36,12 +36,28 @@ def make_engine(url: str | None = None, **kwargs) -> AsyncEngine:
     return create_async_engine(sqlalchemy_url(url or libpq_url()), pool_pre_ping=False, **kwargs)
 
 
+# The role API transactions run as: row-level security shows it one workspace.
+TENANT_ROLE = "tribe_api"
+
+
 @asynccontextmanager
 async def unit_of_work(engine: AsyncEngine, workspace_id: int | None = None) -> AsyncIterator[AsyncConnection]:
-    """One transaction; with a workspace, row-level security shows only its rows."""
+    """One transaction as the schema owner (CLI, pipeline); `workspace_id` is
+    recorded for code that reads it, but the owner sees every workspace."""
     async with engine.begin() as conn:
         if workspace_id is not None:
             await set_workspace(conn, workspace_id)
+        yield conn
+
+
+@asynccontextmanager
+async def tenant_transaction(engine: AsyncEngine, workspace_id: int) -> AsyncIterator[AsyncConnection]:
+    """One transaction that PostgreSQL itself confines to one workspace: it runs
+    as the tenant role, under row-level security (the second wall, behind the
+    workspace filters every query already has)."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"SET LOCAL ROLE {TENANT_ROLE}"))
+        await set_workspace(conn, workspace_id)
         yield conn
 
 

@@ -9,7 +9,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.db import unit_of_work
+from domain.db import tenant_transaction
 from domain.workspaces import ApiKey
 from gql_api.dataloaders import Loaders
 
@@ -26,7 +26,7 @@ class Context:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction in the caller's workspace."""
+        """One transaction confined to the caller's workspace (row-level security)."""
         assert self.api_key is not None, "resolvers behind IsAuthenticated only"
-        async with unit_of_work(self.engine, self.api_key.workspace_id) as conn:
+        async with tenant_transaction(self.engine, self.api_key.workspace_id) as conn:
             yield conn

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
-from domain.db import unit_of_work
+from domain.db import tenant_transaction
 from domain.notes import latest_notes, notes_after
 from domain.tables import customer_scores
 
@@ -20,7 +20,7 @@ class Loaders:
         self.notes_by_customer = DataLoader(self._notes)
 
     async def _scores(self, ids: list[int]):
-        async with unit_of_work(self.engine, self.workspace_id) as conn:
+        async with tenant_transaction(self.engine, self.workspace_id) as conn:
             rows = await conn.execute(select(customer_scores).where(
                 customer_scores.c.workspace_id == self.workspace_id, customer_scores.c.customer_id.in_(ids)))
             found = {r.customer_id: r for r in rows}
@@ -31,7 +31,7 @@ class Loaders:
         of any number of customers load in one query per page size; later pages
         (one customer paging on) one query each."""
         found: dict = {}
-        async with unit_of_work(self.engine, self.workspace_id) as conn:
+        async with tenant_transaction(self.engine, self.workspace_id) as conn:
             for size in {size for _, size, after in keys if after is None}:
                 customers = [pk for pk, s, after in keys if s == size and after is None]
                 for pk, rows in (await latest_notes(conn, self.workspace_id, customers, size)).items():

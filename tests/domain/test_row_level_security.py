@@ -1,0 +1,62 @@
+"""Row-level security: inside a tenant transaction PostgreSQL itself shows,
+changes and accepts only the rows of that transaction's workspace, whatever the
+SQL asks for."""
+
+import pytest
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from domain.db import tenant_transaction, unit_of_work
+from domain.tables import api_keys, customers, notes, workspaces
+from domain.vocab import Role
+from domain.workspaces import create_key
+from tests.helpers import new_workspace
+
+
+@pytest.fixture(scope="module")
+async def two(engine):
+    a, b = await new_workspace(engine), await new_workspace(engine)
+    ids = {}
+    async with unit_of_work(engine) as conn:
+        for ws in (a, b):
+            ids[ws.id] = await conn.scalar(insert(customers).values(workspace_id=ws.id, first_name="x")
+                                           .returning(customers.c.id))
+            await conn.execute(insert(notes).values(workspace_id=ws.id, customer_id=ids[ws.id], author="s",
+                                                    body="secret"))
+            await create_key(conn, ws.id, Role.AGENT)
+    return a, b, ids
+
+
+async def test_reads_see_only_the_transactions_workspace(engine, two):
+    a, b, ids = two
+    async with tenant_transaction(engine, a.id) as conn:
+        # no WHERE on workspace at all: the database filters
+        seen = set(await conn.scalars(select(customers.c.id)))
+        assert seen == {ids[a.id]}
+        assert await conn.scalar(select(func.count()).select_from(notes)) == 1
+        assert set(await conn.scalars(select(api_keys.c.workspace_id))) == {a.id}
+        assert set(await conn.scalars(select(workspaces.c.id))) == {a.id}
+        assert await conn.scalar(select(customers.c.id).where(customers.c.id == ids[b.id])) is None
+
+
+async def test_writes_cannot_reach_or_create_another_workspaces_rows(engine, two):
+    a, b, ids = two
+    async with tenant_transaction(engine, a.id) as conn:
+        changed = await conn.execute(update(customers).where(customers.c.id == ids[b.id]).values(first_name="hacked"))
+        assert changed.rowcount == 0
+        deleted = await conn.execute(text("DELETE FROM notes WHERE customer_id = :c"), {"c": ids[b.id]})
+        assert deleted.rowcount == 0
+    with pytest.raises(DBAPIError, match="row-level security"):
+        async with tenant_transaction(engine, a.id) as conn:
+            await conn.execute(insert(customers).values(workspace_id=b.id, first_name="planted"))
+    async with unit_of_work(engine) as conn:
+        names = set(await conn.scalars(select(customers.c.first_name).where(customers.c.workspace_id == b.id)))
+    assert names == {"x"}
+
+
+async def test_a_forged_or_missing_workspace_setting_shows_nothing(engine, two):
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL ROLE tribe_api"))
+        assert await conn.scalar(select(func.count()).select_from(customers)) == 0
+        await conn.execute(text("SELECT set_config('tribe.workspace_id', '', true)"))
+        assert await conn.scalar(select(func.count()).select_from(customers)) == 0
