@@ -11,7 +11,8 @@ embedded PostgreSQL is one) because only the rescoring is measured here.
 Then: full rescoring with a refit (extract by binary COPY / kernels / load by
 binary COPY and swap), median of --repeat runs after one warm-up; and
 incremental rescoring of random customers right after recording a purchase
-for them, in the same transaction, with p50/p95/p99. Prints a table and writes
+for them, in the same transaction and under the API's role and row-level
+security, with p50/p95/p99. Prints a table and writes
 bench/results/rescoring.json.
 """
 
@@ -33,7 +34,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from domain import db, embedded_pg, migrate, pgcopy
-from domain.db import unit_of_work
+from domain.db import tenant_transaction, unit_of_work
 from domain.scoring_pipeline import rescore_customer, rescore_workspace
 from domain.tables import purchases
 from domain.workspaces import create_workspace
@@ -115,7 +116,7 @@ async def bench_size(server_url: str, n: int, repeat: int, incremental: int) -> 
         rescore_ms, request_ms = [], []
         for customer_id in ids:
             started = time.perf_counter()
-            async with unit_of_work(engine, workspace.id) as conn:
+            async with tenant_transaction(engine, workspace.id) as conn:  # as an API request runs
                 await conn.execute(insert(purchases).values(workspace_id=workspace.id, customer_id=customer_id,
                                                             purchased_at=text("now()"), total=1_000_000,
                                                             currency="IRR"))
