@@ -10,7 +10,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,6 +21,7 @@ from domain.tables import api_keys, workspaces
 from domain.vocab import Role
 
 KEY_PREFIX = "tribe_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -140,18 +141,18 @@ async def revoke_key(conn: AsyncConnection, workspace_id: int, key_id: int) -> A
 
 
 async def authenticate(conn: AsyncConnection, key: str) -> ApiKey | None:
-    """The live key behind `key`, or None; records when it was last used."""
+    """The live key behind `key`, or None. `last_used_at` is refreshed at most
+    once a minute, so authenticating is a read, not a write per request."""
     if not key.startswith(KEY_PREFIX):
         return None
-    row = (
-        await conn.execute(
-            update(api_keys)
-            .where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
-            .values(last_used_at=func.now())
-            .returning(*_KEY_COLUMNS)
-        )
-    ).one_or_none()
-    return _api_key(row) if row else None
+    row = (await conn.execute(select(*_KEY_COLUMNS).where(api_keys.c.key_hash == hash_key(key),
+                                                          api_keys.c.revoked_at.is_(None)))).one_or_none()
+    if row is None:
+        return None
+    stale = row.last_used_at is None or row.last_used_at < datetime.now(UTC) - LAST_USED_RESOLUTION
+    if stale:
+        await conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=func.now()))
+    return _api_key(row)
 
 
 _KEY_COLUMNS = (

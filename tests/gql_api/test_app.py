@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from domain.db import unit_of_work
 from domain.importing import import_customers, read_csv
-from domain.tables import customers
+from domain.tables import api_keys, customers
 from domain.vocab import Role
 from domain.workspaces import create_key, revoke_key
 from gql_api.ids import to_global_id
@@ -137,3 +137,17 @@ async def test_search_over_http_ranks_and_pages_without_gaps_or_repeats(http, en
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     empty = await graphql(http, SEARCH, key, q="  ")
     assert empty["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_key_use_is_recorded_without_a_write_per_request(http, engine):
+    workspace = await new_workspace(engine)
+    async with unit_of_work(engine) as conn:
+        key, record = await create_key(conn, workspace.id, Role.AGENT)
+    assert record.last_used_at is None
+    await graphql(http, VIEWER, key)
+    async with unit_of_work(engine) as conn:
+        first = await conn.scalar(select(api_keys.c.last_used_at).where(api_keys.c.id == record.id))
+    await graphql(http, VIEWER, key)
+    async with unit_of_work(engine) as conn:
+        second = await conn.scalar(select(api_keys.c.last_used_at).where(api_keys.c.id == record.id))
+    assert first is not None and second == first
