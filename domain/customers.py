@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import REAL, Row, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import DomainError, ErrorCode
-from domain.tables import customers
+from domain.tables import customer_scores, customers
 from domain.text import InvalidPhone, fold_digits, normalize_phone, normalize_search
 from domain.vocab import CustomerKind, Gender, LifecycleStage, Temperament, Trait
 
@@ -165,21 +166,79 @@ async def customers_by_id(conn: AsyncConnection, workspace_id: int, ids: list[in
     return {r.id: r for r in rows}
 
 
-async def customer_page(conn: AsyncConnection, workspace_id: int, first: int, after: int | None) -> list[Row]:
+@dataclass(frozen=True)
+class CustomerFilter:
+    """Conditions that all hold (None: no condition). Stage, type, segment and
+    score conditions read the latest scores; the stage falls back to the
+    profile's for customers not scored yet."""
+
+    kind: str | None = None
+    lifecycle_stages: list[str] | None = None
+    customer_types: list[str] | None = None
+    rfm_segments: list[str] | None = None
+    province: str | None = None
+    city: str | None = None
+    traits: list[str] | None = None  # staff-set or inferred, any of them
+    tags: list[str] | None = None  # all of them
+    clv: tuple[float | None, float | None] | None = None
+    churn_risk: tuple[float | None, float | None] | None = None
+    loyalty: tuple[float | None, float | None] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def conditions(self) -> list:
+        c, cs = customers.c, customer_scores.c
+        found = []
+        if self.kind:
+            found.append(c.kind == self.kind)
+        if self.lifecycle_stages:
+            found.append(func.coalesce(cs.lifecycle_stage, c.lifecycle_stage).in_(self.lifecycle_stages))
+        if self.customer_types:
+            found.append(cs.customer_type.in_(self.customer_types))
+        if self.rfm_segments:
+            found.append(cs.rfm_segment.in_(self.rfm_segments))
+        if self.province:
+            found.append(c.province == self.province)
+        if self.city:
+            found.append(c.city == self.city)
+        if self.traits:
+            found.append(c.staff_traits.overlap(self.traits) | cs.inferred_traits.overlap(self.traits))
+        if self.tags:
+            found.append(c.tags.contains(self.tags))
+        for column, bounds in ((cs.clv, self.clv), (1.0 - cs.probability_alive, self.churn_risk),
+                               (cs.loyalty, self.loyalty)):
+            low, high = bounds or (None, None)
+            if low is not None:
+                found.append(column >= low)
+            if high is not None:
+                found.append(column <= high)
+        if self.created_after:
+            found.append(c.created_at >= self.created_after)
+        if self.created_before:
+            found.append(c.created_at < self.created_before)
+        return found
+
+
+def _visible(workspace_id: int, where: CustomerFilter | None, columns=None):
+    """Live customers of the workspace matching `where`, with their scores joined."""
+    statement = (select(*(columns if columns is not None else [customers]))
+                 .select_from(customers.outerjoin(customer_scores, customer_scores.c.customer_id == customers.c.id))
+                 .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None)))
+    return statement.where(*where.conditions()) if where else statement
+
+
+async def customer_page(conn: AsyncConnection, workspace_id: int, first: int, after: int | None,
+                        where: CustomerFilter | None = None) -> list[Row]:
     """Up to `first` + 1 customers after id `after`, oldest first (keyset: the
     extra row tells whether there is a next page)."""
-    query = (select(customers)
-             .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None))
-             .order_by(customers.c.id).limit(first + 1))
+    query = _visible(workspace_id, where).order_by(customers.c.id).limit(first + 1)
     if after is not None:
         query = query.where(customers.c.id > after)
     return list(await conn.execute(query))
 
 
-async def count_customers(conn: AsyncConnection, workspace_id: int) -> int:
-    return await conn.scalar(
-        select(func.count()).select_from(customers)
-        .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None)))
+async def count_customers(conn: AsyncConnection, workspace_id: int, where: CustomerFilter | None = None) -> int:
+    return await conn.scalar(_visible(workspace_id, where, [func.count()]))
 
 
 def _search_terms(query: str):
@@ -194,23 +253,21 @@ def _search_terms(query: str):
 
 
 async def search_customers(conn: AsyncConnection, workspace_id: int, query: str, limit: int,
-                           after: tuple[float, int] | None = None) -> list[Row]:
+                           after: tuple[float, int] | None = None, where: CustomerFilter | None = None) -> list[Row]:
     """Fuzzy search over names, company, email and phone, best match first (rows
     carry their `score`). The query goes through the same normalisation as the
     stored search form, so Arabic letters, diacritics and Persian digits find what
     was saved otherwise. `after` = (score, id) of the last row of the previous page."""
     similarity, matches = _search_terms(query)
-    statement = (select(customers, similarity.label("score"))
-                 .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None), matches)
-                 .order_by(similarity.desc(), customers.c.id)
-                 .limit(limit))
+    statement = (_visible(workspace_id, where, [customers, similarity.label("score")]).where(matches)
+                 .order_by(similarity.desc(), customers.c.id).limit(limit))
     if after is not None:
         score = cast(after[0], REAL)
         statement = statement.where((similarity < score) | ((similarity == score) & (customers.c.id > after[1])))
     return list(await conn.execute(statement))
 
 
-async def count_matches(conn: AsyncConnection, workspace_id: int, query: str) -> int:
+async def count_matches(conn: AsyncConnection, workspace_id: int, query: str,
+                        where: CustomerFilter | None = None) -> int:
     _, matches = _search_terms(query)
-    return await conn.scalar(select(func.count()).select_from(customers).where(
-        customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None), matches))
+    return await conn.scalar(_visible(workspace_id, where, [func.count()]).where(matches))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from domain import customers as domain_customers
 from domain.customers import count_customers, count_matches, customer_page, customers_by_id, search_customers
 from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
-from gql_api.pagination import PageInfo
+from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment, Trait
 from gql_api.ids import MalformedId, from_cursor, from_global_id, to_cursor
+from gql_api.pagination import PageInfo
 from gql_api.permissions import IsAuthenticated
 
 MAX_PAGE = 100
@@ -18,6 +22,44 @@ MAX_SEARCH = 200
 
 def _bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+@strawberry.input(description="Inclusive bounds; either may be left out.")
+class FloatRange:
+    min: float | None = None
+    max: float | None = None
+
+
+@strawberry.input(description="All given conditions hold. Stage, type, segment and score conditions read the "
+                              "latest scores.")
+class CustomerFilter:
+    kind: CustomerKind | None = None
+    lifecycle_stages: list[LifecycleStage] | None = None
+    customer_types: list[CustomerType] | None = None
+    rfm_segments: list[RfmSegment] | None = None
+    province: str | None = None
+    city: str | None = None
+    traits: list[Trait] | None = strawberry.field(default=None, description="Any of them, staff-set or inferred.")
+    tags: list[str] | None = strawberry.field(default=None, description="All of them.")
+    clv: FloatRange | None = None
+    churn_risk: FloatRange | None = None
+    loyalty: FloatRange | None = None
+    created_after: datetime.datetime | None = None
+    created_before: datetime.datetime | None = None
+
+    def to_domain(self) -> domain_customers.CustomerFilter:
+        def values(items):
+            return [i.value for i in items] if items else None
+
+        def bounds(r: FloatRange | None):
+            return (r.min, r.max) if r else None
+
+        return domain_customers.CustomerFilter(
+            kind=self.kind.value if self.kind else None, lifecycle_stages=values(self.lifecycle_stages),
+            customer_types=values(self.customer_types), rfm_segments=values(self.rfm_segments),
+            province=self.province, city=self.city, traits=values(self.traits), tags=self.tags,
+            clv=bounds(self.clv), churn_risk=bounds(self.churn_risk), loyalty=bounds(self.loyalty),
+            created_after=self.created_after, created_before=self.created_before)
 
 
 @strawberry.type
@@ -35,8 +77,8 @@ class CustomerQueries:
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Customers, oldest first; with `search`, best match first (fuzzy, over names, "
                                   "company, email and phone; Persian and Arabic spellings and digits alike).")
-    async def customers(self, info: Info, first: int = 20, after: str | None = None,
-                        search: str | None = None) -> CustomerConnection:
+    async def customers(self, info: Info, first: int = 20, after: str | None = None, search: str | None = None,
+                        filter: CustomerFilter | None = None) -> CustomerConnection:
         if not 0 <= first <= MAX_PAGE:
             raise _bad_input(f"first must be between 0 and {MAX_PAGE}")
         if search is not None and not 0 < len(search.strip()) <= MAX_SEARCH:
@@ -50,13 +92,14 @@ class CustomerQueries:
                 position = (float(score), int(pk)) if after else None
         except (MalformedId, ValueError):
             raise _bad_input(f"{after!r} is not a cursor of this list") from None
+        where = filter.to_domain() if filter else None
         async with info.context.transaction() as conn:
             if search is None:
-                rows = await customer_page(conn, workspace_id, first, position)
-                total = await count_customers(conn, workspace_id)
+                rows = await customer_page(conn, workspace_id, first, position, where)
+                total = await count_customers(conn, workspace_id, where)
             else:
-                rows = await search_customers(conn, workspace_id, search, first + 1, position)
-                total = await count_matches(conn, workspace_id, search)
+                rows = await search_customers(conn, workspace_id, search, first + 1, position, where)
+                total = await count_matches(conn, workspace_id, search, where)
         page = rows[:first]
         edges = [CustomerEdge(cursor=to_cursor(r.id) if search is None else to_cursor(repr(float(r.score)), r.id),
                               node=Customer.from_row(r)) for r in page]
