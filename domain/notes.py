@@ -95,3 +95,9 @@ async def notes_after(conn: AsyncConnection, workspace_id: int, customer_id: int
                             tuple_(notes.c.pinned, notes.c.created_at, notes.c.id) < tuple_(pinned, created_at, note_id))
         .order_by(notes.c.pinned.desc(), notes.c.created_at.desc(), notes.c.id.desc()).limit(limit + 1))
     return list(rows)
+
+
+async def notes_by_id(conn: AsyncConnection, workspace_id: int, ids: list[int]) -> dict[int, Row]:
+    rows = await conn.execute(select(notes).where(notes.c.workspace_id == workspace_id, notes.c.id.in_(ids),
+                                                  notes.c.deleted_at.is_(None)))
+    return {r.id: r for r in rows}

@@ -217,3 +217,21 @@ async def record_interaction(conn: AsyncConnection, workspace_id: int, data: Int
 async def _interaction(conn: AsyncConnection, workspace_id: int, interaction_id: int) -> Row:
     return (await conn.execute(select(interactions).where(interactions.c.workspace_id == workspace_id,
                                                           interactions.c.id == interaction_id))).one()
+
+
+async def purchases_by_id(conn: AsyncConnection, workspace_id: int, ids: list[int]) -> dict[int, Recorded]:
+    rows = list(await conn.execute(select(purchases).where(purchases.c.workspace_id == workspace_id,
+                                                           purchases.c.id.in_(ids))))
+    items = await conn.execute(select(purchase_items).where(purchase_items.c.workspace_id == workspace_id,
+                                                            purchase_items.c.purchase_id.in_(ids))
+                               .order_by(purchase_items.c.id))
+    found = {r.id: Recorded(r) for r in rows}
+    for item in items:
+        found[item.purchase_id].items.append(item)
+    return found
+
+
+async def interactions_by_id(conn: AsyncConnection, workspace_id: int, ids: list[int]) -> dict[int, Row]:
+    rows = await conn.execute(select(interactions).where(interactions.c.workspace_id == workspace_id,
+                                                         interactions.c.id.in_(ids)))
+    return {r.id: r for r in rows}

@@ -11,6 +11,10 @@ from strawberry.types import Info
 
 from domain.workspaces import workspace_by_id
 from gql_api.customers.queries import CustomerQueries
+from gql_api.customers.types import Customer
+from gql_api.notes.types import Note
+from gql_api.recording.types import Interaction, Purchase
+from gql_api.node_queries import NodeQueries
 from gql_api.notes.mutations import NoteMutations
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.mutations import RecordingMutations
@@ -27,7 +31,7 @@ class Viewer:
 
 
 @strawberry.type
-class Query(CustomerQueries, ScoringQueries):
+class Query(CustomerQueries, ScoringQueries, NodeQueries):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The API key's workspace and role.")
     async def viewer(self, info: Info) -> Viewer:
         async with info.context.transaction() as conn:
@@ -55,7 +59,7 @@ class TribeSchema(strawberry.Schema):
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 
-schema = TribeSchema(query=Query, mutation=Mutation,
+schema = TribeSchema(query=Query, mutation=Mutation, types=[Customer, Note, Purchase, Interaction],
                      extensions=[lambda: MaskErrors(should_mask_error=_unexpected, error_message="Internal error.")])
 
 

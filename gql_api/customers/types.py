@@ -11,13 +11,13 @@ from strawberry.types import Info
 
 from gql_api.customers.scores import CustomerScores
 from gql_api.enums import CustomerKind, LifecycleStage, Temperament, Trait
-from gql_api.ids import MalformedId, to_global_id
+from gql_api.ids import MalformedId
+from gql_api.node import Node
 from gql_api.notes.types import Note, NoteConnection, NoteEdge, note_cursor, note_position
 from gql_api.pagination import PageInfo
 
 @strawberry.type(description="A customer of the workspace: an individual or an organisation.")
-class Customer:
-    pk: strawberry.Private[int]
+class Customer(Node):
     external_id: str | None = strawberry.field(description="The id in the business's own system.")
     kind: CustomerKind
     first_name: str | None
@@ -50,9 +50,6 @@ class Customer:
     created_at: datetime.datetime
     updated_at: datetime.datetime
 
-    @strawberry.field(description="Opaque global id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Customer", self.pk))
 
     @strawberry.field(description="Scores from the last full or incremental rescoring; null before the first.")
     async def scores(self, info: Info) -> CustomerScores | None:

@@ -7,13 +7,13 @@ import datetime
 import strawberry
 
 from gql_api.enums import NoteKind
-from gql_api.ids import from_cursor, to_cursor, to_global_id
+from gql_api.ids import from_cursor, to_cursor
+from gql_api.node import Node
 from gql_api.pagination import PageInfo
 
 
 @strawberry.type(description="A note staff wrote on a customer's profile.")
-class Note:
-    pk: strawberry.Private[int]
+class Note(Node):
     author: str
     kind: NoteKind
     body: str
@@ -21,9 +21,6 @@ class Note:
     created_at: datetime.datetime
     updated_at: datetime.datetime
 
-    @strawberry.field(description="Opaque global id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Note", self.pk))
 
     @classmethod
     def from_row(cls, row) -> Note:

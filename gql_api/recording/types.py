@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from gql_api.enums import InteractionKind, SalesChannel
-from gql_api.ids import to_global_id
+from gql_api.node import Node
 
 
 @strawberry.type(description="One line of a purchase.")
@@ -20,8 +20,7 @@ class PurchaseItem:
 
 
 @strawberry.type(description="A purchase; a refund is a purchase with a negative total.")
-class Purchase:
-    pk: strawberry.Private[int]
+class Purchase(Node):
     external_id: str | None
     purchased_at: datetime.datetime
     total: Decimal
@@ -30,9 +29,6 @@ class Purchase:
     channel: SalesChannel
     items: list[PurchaseItem]
 
-    @strawberry.field(description="Opaque global id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Purchase", self.pk))
 
     @classmethod
     def from_rows(cls, row, items) -> Purchase:
@@ -44,17 +40,13 @@ class Purchase:
 
 @strawberry.type(description="A service-history event: support, complaint, discount request, return, referral, "
                              "survey answer or enquiry.")
-class Interaction:
-    pk: strawberry.Private[int]
+class Interaction(Node):
     kind: InteractionKind
     occurred_at: datetime.datetime
     staff_minutes: Decimal
     score: int | None = strawberry.field(description="Survey answers: 0-10.")
     summary: str | None
 
-    @strawberry.field(description="Opaque global id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Interaction", self.pk))
 
     @classmethod
     def from_row(cls, row) -> Interaction:

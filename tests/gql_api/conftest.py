@@ -8,11 +8,16 @@ import socket
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select
 
 from domain.db import unit_of_work
+from domain.demo import build_demo
+from domain.scoring_pipeline import rescore_workspace
+from domain.tables import purchases
 from domain.vocab import Role
 from domain.workspaces import create_key
 from gql_api.app import create_app
+from gql_api.ids import to_global_id
 from tests.helpers import new_workspace
 
 
@@ -56,3 +61,17 @@ async def graphql(http, query: str, key: str | None = None, **variables):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     response = await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
     return response.json()
+
+
+@pytest.fixture(scope="module")
+async def shop(engine):
+    """A scored demo workspace of 400 customers, with ADMIN and AGENT keys and a buyer."""
+    workspace = await new_workspace(engine)
+    async with unit_of_work(engine) as conn:
+        await build_demo(conn, workspace.id, 400, seed=3)
+        admin, _ = await create_key(conn, workspace.id, Role.ADMIN)
+        agent, _ = await create_key(conn, workspace.id, Role.AGENT)
+        buyer = await conn.scalar(select(purchases.c.customer_id).where(purchases.c.workspace_id == workspace.id)
+                                  .limit(1))
+    await rescore_workspace(engine, workspace.id)
+    return {"workspace": workspace, "admin": admin, "agent": agent, "buyer": to_global_id("Customer", buyer)}

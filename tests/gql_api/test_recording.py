@@ -5,11 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.db import unit_of_work
-from domain.demo import build_demo
-from domain.scoring_pipeline import rescore_workspace
 from domain.tables import customers, interactions, purchases
-from domain.vocab import Role
-from domain.workspaces import create_key
 from gql_api.ids import to_global_id
 from tests.gql_api.conftest import graphql
 from tests.helpers import new_workspace
@@ -33,19 +29,6 @@ mutation Record($input: InteractionRecordInput!) {
   }
 }"""
 SCORES = "query One($id: ID!) { customer(id: $id) { scores { purchaseCount computedAt } } }"
-
-
-@pytest.fixture(scope="module")
-async def shop(engine):
-    workspace = await new_workspace(engine)
-    async with unit_of_work(engine) as conn:
-        await build_demo(conn, workspace.id, 400, seed=3)
-        admin, _ = await create_key(conn, workspace.id, Role.ADMIN)
-        agent, _ = await create_key(conn, workspace.id, Role.AGENT)
-        buyer = await conn.scalar(select(purchases.c.customer_id).where(purchases.c.workspace_id == workspace.id)
-                                  .limit(1))
-    await rescore_workspace(engine, workspace.id)
-    return {"workspace": workspace, "admin": admin, "agent": agent, "buyer": to_global_id("Customer", buyer)}
 
 
 def _purchase(customer, **extra):

@@ -1,0 +1,58 @@
+"""node(id) and nodes(ids): any object by global id, batched, never another workspace's."""
+
+from sqlalchemy import event
+
+from tests.gql_api.conftest import graphql
+from tests.gql_api.test_recording import RECORD_INTERACTION, RECORD_PURCHASE, _purchase
+
+NODES = """
+query Nodes($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    __typename id
+    ... on Customer { externalId }
+    ... on Purchase { total items { product } }
+    ... on Interaction { kind }
+    ... on Note { body }
+  }
+}"""
+NODE = "query One($id: ID!) { node(id: $id) { __typename id } }"
+CREATE_NOTE = "mutation N($input: NoteCreateInput!) { noteCreate(input: $input) { note { id } } }"
+
+
+async def test_every_kind_comes_back_by_its_id_in_order(http, shop):
+    purchase = (await graphql(http, RECORD_PURCHASE, shop["admin"], input=_purchase(shop["buyer"])))
+    interaction = await graphql(http, RECORD_INTERACTION, shop["agent"],
+                                input={"customerId": shop["buyer"], "kind": "COMPLAINT"})
+    note = await graphql(http, CREATE_NOTE, shop["agent"], input={"customerId": shop["buyer"], "body": "hi"})
+    ids = [note["data"]["noteCreate"]["note"]["id"], purchase["data"]["purchaseRecord"]["purchase"]["id"],
+           shop["buyer"], interaction["data"]["interactionRecord"]["interaction"]["id"]]
+    body = await graphql(http, NODES, shop["agent"], ids=ids)
+    found = body["data"]["nodes"]
+    assert [n["__typename"] for n in found] == ["Note", "Purchase", "Customer", "Interaction"]
+    assert [n["id"] for n in found] == ids
+    assert found[0]["body"] == "hi" and found[1]["items"][0]["product"] == "کتاب" and found[3]["kind"] == "COMPLAINT"
+
+
+async def test_missing_foreign_and_malformed_ids(http, engine, shop):
+    from gql_api.ids import to_global_id
+
+    assert (await graphql(http, NODE, shop["agent"], id=to_global_id("Customer", 10**12)))["data"]["node"] is None
+    bad = await graphql(http, NODE, shop["agent"], id="bm90aGluZw")
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    too_many = await graphql(http, NODES, shop["agent"], ids=[shop["buyer"]] * 101)
+    assert too_many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_nodes_of_one_kind_load_in_one_query(http, engine, shop):
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM customers" in statement:
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        body = await graphql(http, NODES, shop["agent"], ids=[shop["buyer"]] * 20)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert len(body["data"]["nodes"]) == 20 and len(statements) == 1
