@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import REAL, Row, cast, func, select
+from sqlalchemy import REAL, Row, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import DomainError, ErrorCode
-from domain.tables import customer_scores, customers
+from domain.tables import customer_scores, customers, notes
 from domain.text import InvalidPhone, fold_digits, normalize_phone, normalize_search
 from domain.vocab import CustomerKind, Gender, LifecycleStage, Temperament, Trait
 
@@ -140,6 +140,8 @@ def _attributes(value: Any) -> dict:
         return {}
     if isinstance(value, dict):
         return value
+    if not isinstance(value, str):
+        raise DomainError(ErrorCode.INVALID, "attributes", "custom attributes must be a JSON object")
     try:
         parsed = json.loads(value)
     except ValueError:
@@ -271,3 +273,68 @@ async def count_matches(conn: AsyncConnection, workspace_id: int, query: str,
                         where: CustomerFilter | None = None) -> int:
     _, matches = _search_terms(query)
     return await conn.scalar(_visible(workspace_id, where, [func.count()]).where(matches))
+
+
+# --- writes -------------------------------------------------------------------
+
+async def _require_free_external_id(conn: AsyncConnection, workspace_id: int, external_id: str | None,
+                                    customer_id: int | None = None) -> None:
+    if external_id is None:
+        return
+    taken = await conn.scalar(select(customers.c.id).where(customers.c.workspace_id == workspace_id,
+                                                           customers.c.external_id == external_id))
+    if taken is not None and taken != customer_id:
+        raise DomainError(ErrorCode.TAKEN, "external_id", f"{external_id!r} belongs to another customer")
+
+
+async def _live(conn: AsyncConnection, workspace_id: int, customer_id: int) -> Row:
+    row = (await customers_by_id(conn, workspace_id, [customer_id])).get(customer_id)
+    if row is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "id", "no such customer in this workspace")
+    return row
+
+
+async def create_customer(conn: AsyncConnection, workspace_id: int, raw: dict[str, Any], region: str) -> Row:
+    values = clean_profile(raw, region)
+    await _require_free_external_id(conn, workspace_id, values["external_id"])
+    return (await conn.execute(insert(customers).values(workspace_id=workspace_id, acquired_at=func.now(), **values)
+                               .returning(customers))).one()
+
+
+def _as_input(row: Row) -> dict[str, Any]:
+    """A stored profile in the shape `clean_profile` reads, so an update
+    re-validates the whole profile as it will be."""
+    raw = {column: getattr(row, column) for column in PROFILE_COLUMNS if column not in ("phone_e164", "search_text")}
+    raw["traits"] = raw.pop("staff_traits")
+    return raw
+
+
+async def update_customer(conn: AsyncConnection, workspace_id: int, customer_id: int, changes: dict[str, Any],
+                          region: str) -> Row:
+    """Change only the given fields (None clears one)."""
+    current = await _live(conn, workspace_id, customer_id)
+    values = clean_profile({**_as_input(current), **changes}, region)
+    await _require_free_external_id(conn, workspace_id, values["external_id"], customer_id)
+    return (await conn.execute(update(customers).where(customers.c.id == customer_id)
+                               .values(**values, updated_at=func.now()).returning(customers))).one()
+
+
+async def delete_customer(conn: AsyncConnection, workspace_id: int, customer_id: int) -> Row:
+    """Soft delete: hidden everywhere, history kept."""
+    await _live(conn, workspace_id, customer_id)
+    return (await conn.execute(update(customers).where(customers.c.id == customer_id)
+                               .values(deleted_at=func.now(), updated_at=func.now()).returning(customers))).one()
+
+
+async def erase_customer(conn: AsyncConnection, workspace_id: int, customer_id: int) -> Row:
+    """A privacy request: every personal field cleared and the notes (free text
+    that may name them) removed; purchases and service history stay as
+    anonymous facts. The customer is also deleted."""
+    await _live(conn, workspace_id, customer_id)
+    personal = {column: None for column in (*TEXT_FIELDS, "external_id", "email", "phone", "phone_e164",
+                                            "birth_date", "gender", "temperament")}
+    await conn.execute(delete(notes).where(notes.c.workspace_id == workspace_id, notes.c.customer_id == customer_id))
+    return (await conn.execute(update(customers).where(customers.c.id == customer_id).values(
+        **personal, interests=[], tags=[], staff_traits=[], attributes={}, search_text="",
+        consent_sms=False, consent_email=False, consent_push=False,
+        erased_at=func.now(), deleted_at=func.now(), updated_at=func.now()).returning(customers))).one()

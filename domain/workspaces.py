@@ -93,6 +93,11 @@ async def configure_scoring(conn: AsyncConnection, slug: str, values: dict) -> d
     return scoring
 
 
+async def workspace_region(conn: AsyncConnection, workspace_id: int) -> str:
+    """Where local phone numbers are read from (ISO country code)."""
+    return await conn.scalar(select(workspaces.c.default_region).where(workspaces.c.id == workspace_id))
+
+
 async def workspace_currency(conn: AsyncConnection, workspace_id: int) -> str:
     return await conn.scalar(select(workspaces.c.currency).where(workspaces.c.id == workspace_id))
 

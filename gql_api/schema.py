@@ -10,6 +10,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.types import Info
 
 from domain.workspaces import workspace_by_id
+from gql_api.customers.mutations import CustomerMutations
 from gql_api.customers.queries import CustomerQueries
 from gql_api.customers.types import Customer
 from gql_api.notes.types import Note
@@ -40,7 +41,7 @@ class Query(CustomerQueries, ScoringQueries, NodeQueries):
 
 
 @strawberry.type
-class Mutation(RecordingMutations, NoteMutations):
+class Mutation(CustomerMutations, RecordingMutations, NoteMutations):
     pass
 
 

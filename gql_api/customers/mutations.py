@@ -1,0 +1,132 @@
+"""customerCreate, customerUpdate, customerDelete, customerErase."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Awaitable, Callable
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from domain import vocab
+from domain.customers import create_customer, delete_customer, erase_customer, update_customer
+from domain.errors import DomainError, ErrorCode
+from domain.workspaces import workspace_region
+from gql_api.customers.types import Customer
+from gql_api.enums import CustomerKind, LifecycleStage, Temperament, Trait
+from gql_api.errors import UserError
+from gql_api.ids import MalformedId, from_global_id
+from gql_api.permissions import role_in
+
+Gender = strawberry.enum(Enum("Gender", {v.name: v.value for v in vocab.Gender}))
+
+
+@strawberry.input(description="Profile fields. On update only the fields given change; null clears a field.")
+class CustomerInput:
+    external_id: str | None = strawberry.UNSET
+    kind: CustomerKind | None = strawberry.UNSET
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    company_name: str | None = strawberry.UNSET
+    contact_person: str | None = strawberry.UNSET
+    registration_number: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    birth_date: datetime.date | None = strawberry.UNSET
+    gender: Gender | None = strawberry.UNSET
+    occupation: str | None = strawberry.UNSET
+    marital_status: str | None = strawberry.UNSET
+    education: str | None = strawberry.UNSET
+    income_band: str | None = strawberry.UNSET
+    province: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    neighbourhood: str | None = strawberry.UNSET
+    interests: list[str] | None = strawberry.UNSET
+    lifestyle: str | None = strawberry.UNSET
+    temperament: Temperament | None = strawberry.UNSET
+    traits: list[Trait] | None = strawberry.field(default=strawberry.UNSET, description="Staff-set traits.")
+    tags: list[str] | None = strawberry.UNSET
+    lifecycle_stage: LifecycleStage | None = strawberry.UNSET
+    consent_sms: bool | None = strawberry.UNSET
+    consent_email: bool | None = strawberry.UNSET
+    consent_push: bool | None = strawberry.UNSET
+    attributes: JSON | None = strawberry.UNSET
+
+    def given(self) -> dict:
+        """The fields the client sent, as the domain reads them."""
+        values = {}
+        for name, value in vars(self).items():
+            if value is strawberry.UNSET:
+                continue
+            if isinstance(value, list):
+                value = [v.value if isinstance(v, Enum) else v for v in value]
+            values[name] = value.value if isinstance(value, Enum) else value
+        return values
+
+
+@strawberry.input
+class CustomerUpdateInput:
+    id: strawberry.ID
+    profile: CustomerInput
+
+
+@strawberry.input
+class CustomerIdInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class CustomerPayload:
+    customer: Customer | None
+    user_errors: list[UserError]
+
+
+def _camel(field: str | None) -> str | None:
+    return re.sub(r"_(\w)", lambda m: m.group(1).upper(), field) if field else None
+
+
+def _pk(value: str) -> int:
+    try:
+        return from_global_id(value, "Customer")
+    except MalformedId as exc:
+        raise DomainError(ErrorCode.INVALID, "id", str(exc)) from None
+
+
+async def _run(info: Info, change: Callable[..., Awaitable]) -> CustomerPayload:
+    try:
+        async with info.context.transaction() as conn:
+            workspace_id = info.context.api_key.workspace_id
+            row = await change(conn, workspace_id, await workspace_region(conn, workspace_id))
+    except DomainError as error:
+        error.field = _camel(error.field)
+        return CustomerPayload(customer=None, user_errors=[UserError.from_domain(error)])
+    return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
+
+
+EDITORS = role_in(vocab.Role.ADMIN, vocab.Role.AGENT)
+ADMINS = role_in(vocab.Role.ADMIN)
+
+
+@strawberry.type
+class CustomerMutations:
+    @strawberry.mutation(permission_classes=EDITORS, description="Add a customer (a person or an organisation).")
+    async def customer_create(self, info: Info, input: CustomerInput) -> CustomerPayload:
+        return await _run(info, lambda conn, ws, region: create_customer(conn, ws, input.given(), region))
+
+    @strawberry.mutation(permission_classes=EDITORS, description="Change a customer's profile (given fields only).")
+    async def customer_update(self, info: Info, input: CustomerUpdateInput) -> CustomerPayload:
+        return await _run(info, lambda conn, ws, region: update_customer(conn, ws, _pk(input.id),
+                                                                        input.profile.given(), region))
+
+    @strawberry.mutation(permission_classes=ADMINS, description="Delete a customer (hidden; history kept).")
+    async def customer_delete(self, info: Info, input: CustomerIdInput) -> CustomerPayload:
+        return await _run(info, lambda conn, ws, region: delete_customer(conn, ws, _pk(input.id)))
+
+    @strawberry.mutation(permission_classes=ADMINS,
+                         description="Erase a customer's personal data for a privacy request: profile cleared, "
+                                     "notes removed, purchases and service history kept anonymously.")
+    async def customer_erase(self, info: Info, input: CustomerIdInput) -> CustomerPayload:
+        return await _run(info, lambda conn, ws, region: erase_customer(conn, ws, _pk(input.id)))

@@ -1,0 +1,96 @@
+"""customerCreate / customerUpdate / customerDelete / customerErase over HTTP."""
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.db import unit_of_work
+from domain.tables import customers, notes, purchases
+from gql_api.ids import from_global_id
+from tests.gql_api.conftest import graphql
+from tests.gql_api.test_recording import RECORD_PURCHASE, _purchase
+
+FIELDS = "customer { id externalId displayName email phone phoneE164 city province staffTraits temperament }"
+CREATE = f"mutation C($input: CustomerInput!) {{ customerCreate(input: $input) {{ {FIELDS} " \
+         "userErrors { field code message } } }"
+UPDATE = f"mutation U($input: CustomerUpdateInput!) {{ customerUpdate(input: $input) {{ {FIELDS} " \
+         "userErrors { field code } } }"
+DELETE = "mutation D($input: CustomerIdInput!) { customerDelete(input: $input) { customer { id } userErrors { code } } }"
+ERASE = "mutation E($input: CustomerIdInput!) { customerErase(input: $input) { customer { id } userErrors { code } } }"
+ONE = "query One($id: ID!) { customer(id: $id) { id } }"
+SEARCH = "query S($q: String!) { customers(search: $q) { edges { node { id } } } }"
+NOTE = "mutation N($input: NoteCreateInput!) { noteCreate(input: $input) { note { id } } }"
+
+
+async def _create(http, key, **profile):
+    return (await graphql(http, CREATE, key, input=profile))["data"]["customerCreate"]
+
+
+async def test_create_then_find_by_an_arabic_spelling(http, shop):
+    made = await _create(http, shop["agent"], firstName="زهرا", lastName="کیمیاگر", phone="۰۹۱۲ ۱۱۱ ۲۲۳۳",
+                         city="شیراز", temperament="WARM", traits=["HESITANT"], externalId="NEW-1")
+    assert made["userErrors"] == []
+    customer = made["customer"]
+    assert customer["phoneE164"] == "+989121112233" and customer["staffTraits"] == ["HESITANT"]
+    found = await graphql(http, SEARCH, shop["agent"], q="زهرا كيمياگر")  # Arabic kaf and yeh
+    assert found["data"]["customers"]["edges"][0]["node"]["id"] == customer["id"]
+
+
+@pytest.mark.parametrize(("profile", "field", "code"), [
+    ({"kind": "ORGANISATION", "contactPerson": "Ali"}, "companyName", "REQUIRED"),
+    ({}, "firstName", "REQUIRED"),
+    ({"firstName": "A", "email": "not-an-email"}, "email", "INVALID_EMAIL"),
+    ({"firstName": "A", "phone": "12"}, "phone", "INVALID_PHONE"),
+    ({"firstName": "A" * 501}, "firstName", "TOO_LONG"),
+    ({"firstName": "A", "birthDate": "2999-01-01"}, "birthDate", "INVALID_DATE"),
+    ({"firstName": "A", "attributes": [1, 2]}, "attributes", "INVALID"),
+    ({"firstName": "A", "externalId": "NEW-1"}, "externalId", "TAKEN"),
+])
+async def test_bad_profiles_get_typed_errors_and_store_nothing(http, engine, shop, profile, field, code):
+    async with unit_of_work(engine) as conn:
+        before = await conn.scalar(select(func.count()).where(customers.c.workspace_id == shop["workspace"].id))
+    result = await _create(http, shop["agent"], **profile)
+    assert result["customer"] is None and [(e["field"], e["code"]) for e in result["userErrors"]] == [([field], code)]
+    async with unit_of_work(engine) as conn:
+        assert await conn.scalar(select(func.count()).where(customers.c.workspace_id == shop["workspace"].id)) == before
+
+
+async def test_update_changes_only_what_is_given(http, shop):
+    made = (await _create(http, shop["agent"], firstName="Omid", email="omid@example.com", city="Tabriz"))["customer"]
+    moved = await graphql(http, UPDATE, shop["agent"], input={"id": made["id"], "profile": {"city": "Karaj"}})
+    customer = moved["data"]["customerUpdate"]["customer"]
+    assert (customer["city"], customer["email"], customer["displayName"]) == ("Karaj", "omid@example.com", "Omid")
+    cleared = await graphql(http, UPDATE, shop["agent"], input={"id": made["id"], "profile": {"email": None,
+                                                                                            "traits": ["BARGAINER"]}})
+    customer = cleared["data"]["customerUpdate"]["customer"]
+    assert customer["email"] is None and customer["staffTraits"] == ["BARGAINER"]
+    refused = await graphql(http, UPDATE, shop["agent"], input={"id": made["id"], "profile": {"firstName": None}})
+    assert refused["data"]["customerUpdate"]["userErrors"] == [{"field": ["firstName"], "code": "REQUIRED"}]
+
+
+async def test_delete_hides_and_only_admins_may(http, shop):
+    made = (await _create(http, shop["agent"], firstName="Temp"))["customer"]
+    denied = await graphql(http, DELETE, shop["agent"], input={"id": made["id"]})
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await graphql(http, DELETE, shop["admin"], input={"id": made["id"]}))["data"]["customerDelete"][
+        "userErrors"] == []
+    assert (await graphql(http, ONE, shop["admin"], id=made["id"]))["data"]["customer"] is None
+    again = await graphql(http, DELETE, shop["admin"], input={"id": made["id"]})
+    assert again["data"]["customerDelete"]["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_erase_removes_personal_data_and_notes_but_keeps_anonymous_history(http, engine, shop):
+    made = (await _create(http, shop["agent"], firstName="Private", lastName="Person", email="p@example.com",
+                          phone="09121234567", externalId="ERASE-ME"))["customer"]
+    await graphql(http, RECORD_PURCHASE, shop["admin"], input=_purchase(made["id"]))
+    await graphql(http, NOTE, shop["agent"], input={"customerId": made["id"], "body": "lives at ..."})
+    erased = await graphql(http, ERASE, shop["admin"], input={"id": made["id"]})
+    assert erased["data"]["customerErase"]["userErrors"] == []
+    pk = from_global_id(made["id"], "Customer")
+    async with unit_of_work(engine) as conn:
+        row = (await conn.execute(select(customers).where(customers.c.id == pk))).one()
+        kept = await conn.scalar(select(func.count()).where(purchases.c.customer_id == pk))
+        left = await conn.scalar(select(func.count()).where(notes.c.customer_id == pk))
+    assert (row.first_name, row.last_name, row.email, row.phone, row.external_id, row.search_text) == \
+        (None, None, None, None, None, "")
+    assert row.erased_at is not None and row.deleted_at is not None
+    assert kept == 1 and left == 0
