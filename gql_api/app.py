@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
@@ -18,6 +20,7 @@ from domain.db import make_engine, unit_of_work
 from domain.migrate import SchemaOutOfDate, require_latest
 from domain.workspaces import authenticate
 from gql_api.context import Context
+from gql_api.limits import BodySizeLimit
 from gql_api.scheduler import run_every
 from gql_api.schema import schema
 
@@ -72,9 +75,14 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
                                 status_code=503)
         return JSONResponse({"ready": True})
 
-    graphql = TribeGraphQL(engine, graphql_ide="graphiql" if dev else None)
+    # Only the graphql-transport-ws protocol (the legacy one is off), and a
+    # short wait for connection_init.
+    graphql = TribeGraphQL(engine, graphql_ide="graphiql" if dev else None,
+                           subscription_protocols=("graphql-transport-ws",),
+                           connection_init_wait_timeout=timedelta(seconds=5))
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz),
                 Route("/readyz", readyz)],
+        middleware=[Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )

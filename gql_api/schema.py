@@ -10,6 +10,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.types import Info
 
 from domain.workspaces import workspace_by_id
+from gql_api import limits
 from gql_api.customers.mutations import CustomerMutations
 from gql_api.customers.queries import CustomerQueries
 from gql_api.customers.types import Customer
@@ -61,7 +62,8 @@ class TribeSchema(strawberry.Schema):
 
 
 schema = TribeSchema(query=Query, mutation=Mutation, types=[Customer, Note, Purchase, Interaction],
-                     extensions=[lambda: MaskErrors(should_mask_error=_unexpected, error_message="Internal error.")])
+                     extensions=[*limits.EXTENSIONS,
+                                 lambda: MaskErrors(should_mask_error=_unexpected, error_message="Internal error.")])
 
 
 if __name__ == "__main__":
