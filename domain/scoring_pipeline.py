@@ -14,6 +14,7 @@ models and workspace distributions of the last full run (no refit).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -323,12 +324,23 @@ async def save_models(conn: AsyncConnection, workspace_id: int, context: Scoring
     if quality is not None:
         rows.append(("quality", quality, {}))
     for model, params, diagnostics in rows:
-        statement = insert(model_fits).values(workspace_id=workspace_id, model=model, params=params,
-                                              diagnostics=diagnostics, fitted_at=_timestamp(context.as_of))
+        statement = insert(model_fits).values(workspace_id=workspace_id, model=model, params=_json_safe(params),
+                                              diagnostics=_json_safe(diagnostics), fitted_at=_timestamp(context.as_of))
         await conn.execute(statement.on_conflict_do_update(
             index_elements=[model_fits.c.workspace_id, model_fits.c.model],
             set_={"params": statement.excluded.params, "diagnostics": statement.excluded.diagnostics,
                   "fitted_at": statement.excluded.fitted_at}))
+
+
+def _json_safe(value):
+    """JSON has no NaN or infinity (a standard error of a degenerate fit, say): null."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 # --- the two entry points -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from domain.workspaces import workspace_by_id
 from gql_api import limits
+from gql_api.analytics_queries import AnalyticsQueries
 from gql_api.customers.mutations import CustomerMutations
 from gql_api.customers.queries import CustomerQueries
 from gql_api.customers.types import Customer
@@ -33,7 +34,7 @@ class Viewer:
 
 
 @strawberry.type
-class Query(CustomerQueries, ScoringQueries, NodeQueries):
+class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The API key's workspace and role.")
     async def viewer(self, info: Info) -> Viewer:
         async with info.context.transaction() as conn:

@@ -272,10 +272,16 @@ def expected_if_alive(r, alpha, a, b, x, T, t):
     c = a + b + x - 1.0
     z = t / (alpha + T + t)
     s = hyp2f1_minus_one(a + b - 1.0 - r, a - 1.0, c, z)
-    # 1 - (1-z)^(a-1) (1+s), kept accurate near z = 0; (1+s) may be negative
-    # when a + b + x < 1, so no logarithm of it.
     u = (a - 1.0) * math.log1p(-z)
-    return c / (a - 1.0) * (-math.expm1(u) - math.exp(u) * s)
+    if math.isfinite(s):
+        # 1 - (1-z)^(a-1) (1+s), kept accurate near z = 0; (1+s) may be negative
+        # when a + b + x < 1, so no logarithm of it.
+        return c / (a - 1.0) * (-math.expm1(u) - math.exp(u) * s)
+    # The series overflows only for huge a and b (a fit at the edge of the
+    # parameter space, where dropout no longer varies between customers): then
+    # the Beta is its mean p and E = (1 - ((alpha+T) / (alpha+T+p t))^(r+x)) / p.
+    p = a / (a + b + x)
+    return -math.expm1(-(r + x) * math.log1p(p * t / (alpha + T))) / p
 
 
 @jit_parallel()

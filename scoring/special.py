@@ -76,3 +76,4 @@ def hyp2f1_minus_one(a: float, b: float, c: float, z: float) -> float:
             break
         n += 1.0
     return total
+

@@ -55,3 +55,19 @@ def test_bad_arguments_are_refused(fits):
         customer_lifetime_value(*fits, [1.0], [1.0], [2.0], [5.0], horizon_months=-1)
     with pytest.raises(ValueError, match="discount"):
         customer_lifetime_value(*fits, [1.0], [1.0], [2.0], [5.0], monthly_discount_rate=1.5)
+
+
+def test_finite_when_the_fit_lands_on_the_edge_of_the_parameter_space():
+    """A handful of customers can drive a and b towards infinity (no spread in
+    dropout); predictions must still be numbers, and continuous with the limit."""
+    x = np.array([2.0, 0.0, 1.0, 1.0, 1.0])
+    t_x = np.array([61.0, 0.0, 32.0, 31.0, 31.0])
+    T = np.array([161.0, 156.0, 144.0, 114.0, 84.0])
+    m = np.array([1000.0, 0.0, 1000.0, 1000.0, 1000.0])
+    bgnbd = fit_bgnbd(x, t_x, T)
+    assert bgnbd.a > 1e5 and bgnbd.b > 1e5
+    clv = customer_lifetime_value(bgnbd, fit_gamma_gamma(x, m), x, t_x, T, m)
+    assert np.isfinite(clv).all() and (clv > 0).all()
+    from scoring.bgnbd import expected_if_alive
+    near_limit = [expected_if_alive(1.7, 100.0, 0.686 * k, 0.314 * k, 0.0, 156.0, 90.0) for k in (1e3, 1e8)]
+    assert near_limit[0] == pytest.approx(near_limit[1], rel=1e-3)

@@ -1,0 +1,48 @@
+"""Workspace analytics for dashboards."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from domain.analytics import workspace_analytics
+from gql_api.permissions import IsAuthenticated
+
+
+@strawberry.type(description="Customers whose first purchase fell in `month`, and the share buying again in "
+                             "each following month (retention[0] is the month after).")
+class Cohort:
+    month: str
+    customers: int
+    retention: list[float]
+
+
+@strawberry.type(description="Figures over the latest scores and the history.")
+class WorkspaceAnalytics:
+    customers: int
+    by_lifecycle_stage: JSON = strawberry.field(description="Stage -> customers.")
+    by_customer_type: JSON = strawberry.field(description="Type -> customers (scored customers).")
+    rfm_grid: JSON = strawberry.field(description="[{r, f, customers, value}] over recency x frequency scores.")
+    clv_percentiles: JSON = strawberry.field(description="p10, p25, p50, p75, p90, p99 of CLV among buyers.")
+    clv_total: float
+    repeat_purchase_rate: float = strawberry.field(description="Share of buyers with a repeat purchase.")
+    churn_rate: float = strawberry.field(description="Share of buyers less likely alive than not.")
+    nps: float | None = strawberry.field(description="% promoters (9-10) minus % detractors (0-6); null without "
+                                                     "survey answers.")
+    survey_answers: int
+    cohorts: list[Cohort]
+
+
+@strawberry.type
+class AnalyticsQueries:
+    @strawberry.field(permission_classes=[IsAuthenticated], description="Dashboard figures for the workspace.")
+    async def analytics(self, info: Info, cohort_months: int = 12) -> WorkspaceAnalytics:
+        async with info.context.transaction() as conn:
+            found = await workspace_analytics(conn, info.context.api_key.workspace_id, max(1, min(cohort_months, 36)))
+        return WorkspaceAnalytics(
+            customers=found.customers, by_lifecycle_stage=found.by_stage, by_customer_type=found.by_type,
+            rfm_grid=found.rfm_grid, clv_percentiles=found.clv_percentiles, clv_total=found.clv_total,
+            repeat_purchase_rate=found.repeat_purchase_rate, churn_rate=found.churn_rate, nps=found.nps,
+            survey_answers=found.survey_answers,
+            cohorts=[Cohort(month=c.month, customers=c.customers, retention=c.retention) for c in found.cohorts])
