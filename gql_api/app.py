@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz, /readyz."""
+"""The Starlette application: /graphql, /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from domain.migrate import SchemaOutOfDate, require_latest
 from domain.workspaces import authenticate
 from gql_api.context import Context
 from gql_api.limits import BodySizeLimit
+from gql_api.observability import RequestLog, metrics_endpoint
 from gql_api.scheduler import run_every
 from gql_api.schema import schema
 
@@ -80,9 +81,13 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
     graphql = TribeGraphQL(engine, graphql_ide="graphiql" if dev else None,
                            subscription_protocols=("graphql-transport-ws",),
                            connection_init_wait_timeout=timedelta(seconds=5))
+    def pool() -> tuple[int, int]:
+        active = state.get("engine")
+        return (active.pool.checkedout(), active.pool.size()) if active is not None else (0, 0)
+
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz),
-                Route("/readyz", readyz)],
-        middleware=[Middleware(BodySizeLimit)],
+                Route("/readyz", readyz), Route("/metrics", metrics_endpoint(pool))],
+        middleware=[Middleware(RequestLog), Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )

@@ -4,9 +4,17 @@ Settings come from the environment, so every worker process gets the same:
 TRIBE_DEV=1 for development mode, TRIBE_REFIT_HOURS=N to refit every N hours.
 """
 
+import logging
 import os
 
 from gql_api.app import create_app
+
+# One JSON line per request (tribe.requests) and the errors worth a look
+# (tribe.graphql, tribe.scheduler) on stderr.
+_handler = logging.StreamHandler()
+_handler.setFormatter(logging.Formatter("%(message)s"))
+logging.getLogger("tribe").addHandler(_handler)
+logging.getLogger("tribe").setLevel(logging.INFO)
 
 app = create_app(dev=os.environ.get("TRIBE_DEV") == "1",
                  refit_hours=float(os.environ["TRIBE_REFIT_HOURS"]) if os.environ.get("TRIBE_REFIT_HOURS") else None)

@@ -19,6 +19,7 @@ from gql_api.notes.types import Note
 from gql_api.recording.types import Interaction, Purchase
 from gql_api.node_queries import NodeQueries
 from gql_api.notes.mutations import NoteMutations
+from gql_api.observability import OperationMetrics
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.mutations import RecordingMutations
 from gql_api.scoring_queries import ScoringQueries
@@ -63,7 +64,7 @@ class TribeSchema(strawberry.Schema):
 
 
 schema = TribeSchema(query=Query, mutation=Mutation, types=[Customer, Note, Purchase, Interaction],
-                     extensions=[*limits.EXTENSIONS,
+                     extensions=[*limits.EXTENSIONS, OperationMetrics,
                                  lambda: MaskErrors(should_mask_error=_unexpected, error_message="Internal error.")])
 
 

@@ -151,3 +151,17 @@ async def test_key_use_is_recorded_without_a_write_per_request(http, engine):
     async with unit_of_work(engine) as conn:
         second = await conn.scalar(select(api_keys.c.last_used_at).where(api_keys.c.id == record.id))
     assert first is not None and second == first
+
+
+async def test_metrics_and_request_ids(http, admin):
+    _, key = admin
+    response = await http.post("/graphql", json={"query": "query Probe { viewer { role } }"},
+                                headers={"Authorization": f"Bearer {key}", "X-Request-ID": "trace-123"})
+    assert response.headers["x-request-id"] == "trace-123"
+    assert (await http.get("/healthz")).headers["x-request-id"]  # made up when the client sent none
+    await graphql(http, "query Broken { customers(first: 1000) { totalCount } }", key)
+    text = (await http.get("/metrics")).text
+    assert 'tribe_graphql_operations_total{operation="Probe"}' in text
+    assert 'tribe_graphql_errors_total{operation="Broken"} ' in text
+    assert 'tribe_graphql_duration_seconds_count{operation="Probe"}' in text
+    assert "tribe_db_pool_connections_in_use" in text
