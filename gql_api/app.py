@@ -20,7 +20,7 @@ from domain.db import make_engine, unit_of_work
 from domain.migrate import SchemaOutOfDate, require_latest
 from domain.workspaces import authenticate
 from gql_api.context import Context
-from gql_api.limits import BodySizeLimit
+from gql_api.limits import BodySizeLimit, RateLimit
 from gql_api.observability import RequestLog, metrics_endpoint
 from gql_api.scheduler import run_every
 from gql_api.schema import schema
@@ -44,9 +44,11 @@ async def _api_key(engine: AsyncEngine, request):
         return await authenticate(conn, key.strip())
 
 
-def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None) -> Starlette:
+def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None,
+               rate_per_second: float = 50.0, rate_burst: int = 100) -> Starlette:
     """The app; without an engine it connects to the configured database at
-    start-up. With `refit_hours`, every workspace is refitted that often."""
+    start-up. With `refit_hours`, every workspace is refitted that often. Each
+    API key may send `rate_per_second` requests a second (bursts of `rate_burst`)."""
     state: dict[str, AsyncEngine] = {}
 
     @contextlib.asynccontextmanager
@@ -88,6 +90,7 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz),
                 Route("/readyz", readyz), Route("/metrics", metrics_endpoint(pool))],
-        middleware=[Middleware(RequestLog), Middleware(BodySizeLimit)],
+        middleware=[Middleware(RequestLog), Middleware(RateLimit, per_second=rate_per_second, burst=rate_burst),
+                    Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )

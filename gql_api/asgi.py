@@ -1,7 +1,8 @@
 """ASGI entry point for uvicorn (`tribe serve`, or `uvicorn gql_api.asgi:app`).
 
 Settings come from the environment, so every worker process gets the same:
-TRIBE_DEV=1 for development mode, TRIBE_REFIT_HOURS=N to refit every N hours.
+TRIBE_DEV=1 for development mode, TRIBE_REFIT_HOURS=N to refit every N hours,
+TRIBE_RATE_PER_SECOND and TRIBE_RATE_BURST for the per-key rate limit (50 and 100).
 """
 
 import logging
@@ -17,4 +18,6 @@ logging.getLogger("tribe").addHandler(_handler)
 logging.getLogger("tribe").setLevel(logging.INFO)
 
 app = create_app(dev=os.environ.get("TRIBE_DEV") == "1",
-                 refit_hours=float(os.environ["TRIBE_REFIT_HOURS"]) if os.environ.get("TRIBE_REFIT_HOURS") else None)
+                 refit_hours=float(os.environ["TRIBE_REFIT_HOURS"]) if os.environ.get("TRIBE_REFIT_HOURS") else None,
+                 rate_per_second=float(os.environ.get("TRIBE_RATE_PER_SECOND", "50")),
+                 rate_burst=int(os.environ.get("TRIBE_RATE_BURST", "100")))

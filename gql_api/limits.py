@@ -4,13 +4,18 @@
 - cost, computed like GitHub's: every field selected counts once per object it
   may be asked for, and a list field's page size (`first`, default 20, a
   variable counts as the maximum 100) multiplies everything below it;
-- request bodies over `MAX_BODY_BYTES` are refused before they are read whole.
+- request bodies over `MAX_BODY_BYTES` are refused before they are read whole;
+- requests per API key are rate-limited (token bucket, per server process).
 
 Their errors are validation errors with a message meant for the client, so the
 error mask (schema.py) lets them through.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
+import time
 
 from graphql import (
     FieldNode,
@@ -33,6 +38,7 @@ MAX_COST = 50_000
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 MAX_BODY_BYTES = 1 << 20
+MAX_BUCKETS = 10_000  # rate-limit buckets kept before idle ones are dropped
 
 
 class QueryCost(ValidationRule):
@@ -121,7 +127,46 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send) -> None:
-    body = b'{"errors": [{"message": "request body too large", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}'
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await _refuse(send, 413, "PAYLOAD_TOO_LARGE", "request body too large")
+
+
+async def _refuse(send: Send, status: int, code: str, message: str,
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
+
+
+class RateLimit:
+    """ASGI middleware: a token bucket per API key (per process) on /graphql;
+    over the limit a request gets 429 with Retry-After and code RATE_LIMITED.
+    Keys are told apart by a hash of the Authorization header, so no database
+    work is spent on a request that is refused."""
+
+    def __init__(self, app: ASGIApp, per_second: float = 50.0, burst: int = 100):
+        self.app = app
+        self.per_second = per_second
+        self.burst = burst
+        self.buckets: dict[bytes, tuple[float, float]] = {}  # key hash -> (tokens, last refill)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        credential = dict(scope.get("headers", [])).get(b"authorization", b"")
+        key = hashlib.sha256(credential).digest()
+        now = time.monotonic()
+        tokens, last = self.buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+        if tokens < 1.0:
+            self.buckets[key] = (tokens, now)
+            await _refuse(send, 429, "RATE_LIMITED", "too many requests for this API key",
+                          [(b"retry-after", str(max(1, round((1.0 - tokens) / self.per_second))).encode())])
+            return
+        self.buckets[key] = (tokens - 1.0, now)
+        if len(self.buckets) > MAX_BUCKETS:  # forget idle keys (their buckets are full again anyway)
+            idle = now - self.burst / self.per_second
+            self.buckets = {k: v for k, v in self.buckets.items() if v[1] > idle}
+        await self.app(scope, receive, send)

@@ -75,3 +75,22 @@ async def test_too_deep_is_refused_with_the_limiters_own_message(http, admin):
     deep = "{ customers { edges { node " + "{ a " * 12 + "{ id }" + " }" * 12 + " } } }"
     body = await graphql(http, deep, key)
     assert any("exceeds maximum operation depth" in e["message"] for e in body["errors"])
+
+
+async def test_each_key_is_rate_limited_on_its_own(engine, admin):
+    import httpx
+
+    from gql_api.app import create_app
+
+    _, key = admin
+    app = create_app(engine, rate_per_second=1.0, rate_burst=3)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        statuses = [(await client.post("/graphql", json={"query": "{ viewer { role } }"},
+                                       headers={"Authorization": f"Bearer {key}"})).status_code for _ in range(5)]
+        other = await client.post("/graphql", json={"query": "{ viewer { role } }"},
+                                  headers={"Authorization": "Bearer someone-else"})
+        refused = await client.post("/graphql", json={"query": "{ viewer { role } }"},
+                                    headers={"Authorization": f"Bearer {key}"})
+    assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]
+    assert other.status_code == 200  # another key has its own bucket
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED" and refused.headers["retry-after"]
