@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 
 from domain.errors import DomainError, ErrorCode
+from gql_api.ids import MalformedId, from_global_id
 
 UserErrorCode = strawberry.enum(ErrorCode, description="Why an input was refused.")
 
@@ -18,3 +20,19 @@ class UserError:
     @classmethod
     def from_domain(cls, error: DomainError) -> UserError:
         return cls(field=error.field.split(".") if error.field else None, code=error.code, message=error.message)
+
+
+def bad_input(message: str) -> GraphQLError:
+    """An argument the query itself got wrong (not a mutation input): a GraphQL error with a code."""
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def input_pk(value: str | None, type_name: str, field: str) -> int | None:
+    """The primary key behind a global id given in a mutation input; a malformed
+    one is the input's fault, reported in userErrors under `field`."""
+    if value is None:
+        return None
+    try:
+        return from_global_id(value, type_name)
+    except MalformedId as exc:
+        raise DomainError(ErrorCode.INVALID, field, str(exc)) from None

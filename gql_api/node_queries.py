@@ -6,13 +6,13 @@ import base64
 import binascii
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from domain.customers import customers_by_id
 from domain.notes import notes_by_id
 from domain.recording import interactions_by_id, purchases_by_id
 from gql_api.customers.types import Customer
+from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_global_id
 from gql_api.node import Node
 from gql_api.notes.types import Note
@@ -36,11 +36,11 @@ def _parse(global_id: str) -> tuple[str, int]:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         kind = ""
     if kind not in _KINDS:
-        raise GraphQLError(f"{global_id!r} is not an id", extensions={"code": "BAD_USER_INPUT"})
+        raise bad_input(f"{global_id!r} is not an id")
     try:
         return kind, from_global_id(global_id, kind)
     except MalformedId as exc:
-        raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from None
+        raise bad_input(str(exc)) from None
 
 
 async def _load(info: Info, ids: list[str]) -> list[Node | None]:
@@ -65,5 +65,5 @@ class NodeQueries:
                                                                         "in the order asked; null where missing.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
-            raise GraphQLError(f"at most {MAX_NODES} ids", extensions={"code": "BAD_USER_INPUT"})
+            raise bad_input(f"at most {MAX_NODES} ids")
         return await _load(info, ids)

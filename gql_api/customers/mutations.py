@@ -13,12 +13,11 @@ from strawberry.types import Info
 
 from domain import vocab
 from domain.customers import create_customer, delete_customer, erase_customer, update_customer
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError
 from domain.workspaces import workspace_region
 from gql_api.customers.types import Customer
 from gql_api.enums import CustomerKind, LifecycleStage, Temperament, Trait
-from gql_api.errors import UserError
-from gql_api.ids import MalformedId, from_global_id
+from gql_api.errors import UserError, input_pk
 from gql_api.permissions import role_in
 
 Gender = strawberry.enum(Enum("Gender", {v.name: v.value for v in vocab.Gender}))
@@ -88,13 +87,6 @@ def _camel(field: str | None) -> str | None:
     return re.sub(r"_(\w)", lambda m: m.group(1).upper(), field) if field else None
 
 
-def _pk(value: str) -> int:
-    try:
-        return from_global_id(value, "Customer")
-    except MalformedId as exc:
-        raise DomainError(ErrorCode.INVALID, "id", str(exc)) from None
-
-
 async def _run(info: Info, change: Callable[..., Awaitable]) -> CustomerPayload:
     try:
         async with info.context.transaction() as conn:
@@ -118,15 +110,15 @@ class CustomerMutations:
 
     @strawberry.mutation(permission_classes=EDITORS, description="Change a customer's profile (given fields only).")
     async def customer_update(self, info: Info, input: CustomerUpdateInput) -> CustomerPayload:
-        return await _run(info, lambda conn, ws, region: update_customer(conn, ws, _pk(input.id),
+        return await _run(info, lambda conn, ws, region: update_customer(conn, ws, input_pk(input.id, "Customer", "id"),
                                                                         input.profile.given(), region))
 
     @strawberry.mutation(permission_classes=ADMINS, description="Delete a customer (hidden; history kept).")
     async def customer_delete(self, info: Info, input: CustomerIdInput) -> CustomerPayload:
-        return await _run(info, lambda conn, ws, region: delete_customer(conn, ws, _pk(input.id)))
+        return await _run(info, lambda conn, ws, region: delete_customer(conn, ws, input_pk(input.id, "Customer", "id")))
 
     @strawberry.mutation(permission_classes=ADMINS,
                          description="Erase a customer's personal data for a privacy request: profile cleared, "
                                      "notes removed, purchases and service history kept anonymously.")
     async def customer_erase(self, info: Info, input: CustomerIdInput) -> CustomerPayload:
-        return await _run(info, lambda conn, ws, region: erase_customer(conn, ws, _pk(input.id)))
+        return await _run(info, lambda conn, ws, region: erase_customer(conn, ws, input_pk(input.id, "Customer", "id")))

@@ -5,23 +5,19 @@ from __future__ import annotations
 import datetime
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from domain import customers as domain_customers
 from domain.customers import count_customers, count_matches, customer_page, customers_by_id, search_customers
 from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
 from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment, Trait
+from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_cursor, from_global_id, to_cursor
 from gql_api.pagination import PageInfo
 from gql_api.permissions import IsAuthenticated
 
 MAX_PAGE = 100
 MAX_SEARCH = 200
-
-
-def _bad_input(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 @strawberry.input(description="Inclusive bounds; either may be left out.")
@@ -69,7 +65,7 @@ class CustomerQueries:
         try:
             pk = from_global_id(id, "Customer")
         except MalformedId as exc:
-            raise _bad_input(str(exc)) from None
+            raise bad_input(str(exc)) from None
         async with info.context.transaction() as conn:
             found = await customers_by_id(conn, info.context.api_key.workspace_id, [pk])
         return Customer.from_row(found[pk]) if pk in found else None
@@ -80,9 +76,9 @@ class CustomerQueries:
     async def customers(self, info: Info, first: int = 20, after: str | None = None, search: str | None = None,
                         filter: CustomerFilter | None = None) -> CustomerConnection:
         if not 0 <= first <= MAX_PAGE:
-            raise _bad_input(f"first must be between 0 and {MAX_PAGE}")
+            raise bad_input(f"first must be between 0 and {MAX_PAGE}")
         if search is not None and not 0 < len(search.strip()) <= MAX_SEARCH:
-            raise _bad_input(f"search must be 1 to {MAX_SEARCH} characters")
+            raise bad_input(f"search must be 1 to {MAX_SEARCH} characters")
         workspace_id = info.context.api_key.workspace_id
         try:
             if search is None:
@@ -91,7 +87,7 @@ class CustomerQueries:
                 score, pk = from_cursor(after, 2) if after else (None, None)
                 position = (float(score), int(pk)) if after else None
         except (MalformedId, ValueError):
-            raise _bad_input(f"{after!r} is not a cursor of this list") from None
+            raise bad_input(f"{after!r} is not a cursor of this list") from None
         where = filter.to_domain() if filter else None
         async with info.context.transaction() as conn:
             if search is None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime
 import strawberry
-from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from strawberry.types import Info
 
 from gql_api.customers.scores import CustomerScores
 from gql_api.enums import CustomerKind, LifecycleStage, Temperament, Trait
+from gql_api.errors import bad_input
 from gql_api.ids import MalformedId
 from gql_api.node import Node
 from gql_api.notes.types import Note, NoteConnection, NoteEdge, note_cursor, note_position
@@ -59,12 +59,11 @@ class Customer(Node):
     @strawberry.field(description="Notes on the profile, pinned first, then newest first (at most 100 a page).")
     async def notes(self, info: Info, first: int = 10, after: str | None = None) -> NoteConnection:
         if not 0 <= first <= 100:
-            raise GraphQLError("first must be between 0 and 100", extensions={"code": "BAD_USER_INPUT"})
+            raise bad_input("first must be between 0 and 100")
         try:
             position = note_position(after) if after else None
         except (MalformedId, ValueError):
-            raise GraphQLError(f"{after!r} is not a cursor of this list",
-                               extensions={"code": "BAD_USER_INPUT"}) from None
+            raise bad_input(f"{after!r} is not a cursor of this list") from None
         rows = await info.context.loaders.notes_by_customer.load((self.pk, first, position))
         edges = [NoteEdge(cursor=note_cursor(r), node=Note.from_row(r)) for r in rows[:first]]
         return NoteConnection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > first,

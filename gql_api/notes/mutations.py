@@ -8,10 +8,9 @@ import strawberry
 from strawberry.types import Info
 
 from domain import vocab
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError
 from domain.notes import create_note, delete_note, update_note
-from gql_api.errors import UserError
-from gql_api.ids import MalformedId, from_global_id
+from gql_api.errors import UserError, input_pk
 from gql_api.notes.types import Note, NoteCreateInput, NoteDeleteInput, NoteUpdateInput
 from gql_api.permissions import role_in
 
@@ -20,13 +19,6 @@ from gql_api.permissions import role_in
 class NotePayload:
     note: Note | None
     user_errors: list[UserError]
-
-
-def _pk(value: str, type_name: str, field: str) -> int:
-    try:
-        return from_global_id(value, type_name)
-    except MalformedId as exc:
-        raise DomainError(ErrorCode.INVALID, field, str(exc)) from None
 
 
 async def _run(info: Info, change: Callable[..., Awaitable]) -> NotePayload:
@@ -47,7 +39,7 @@ class NoteMutations:
     @strawberry.mutation(permission_classes=WRITERS, description="Add a note to a customer's profile.")
     async def note_create(self, info: Info, input: NoteCreateInput) -> NotePayload:
         async def change(conn, workspace_id):
-            return await create_note(conn, workspace_id, _pk(input.customer_id, "Customer", "customerId"),
+            return await create_note(conn, workspace_id, input_pk(input.customer_id, "Customer", "customerId"),
                                      input.author or info.context.api_key.name, input.body,
                                      vocab.NoteKind(input.kind.value), input.pinned)
         return await _run(info, change)
@@ -55,12 +47,12 @@ class NoteMutations:
     @strawberry.mutation(permission_classes=WRITERS, description="Edit, re-kind, pin or unpin a note.")
     async def note_update(self, info: Info, input: NoteUpdateInput) -> NotePayload:
         async def change(conn, workspace_id):
-            return await update_note(conn, workspace_id, _pk(input.id, "Note", "id"), input.body,
+            return await update_note(conn, workspace_id, input_pk(input.id, "Note", "id"), input.body,
                                      vocab.NoteKind(input.kind.value) if input.kind else None, input.pinned)
         return await _run(info, change)
 
     @strawberry.mutation(permission_classes=WRITERS, description="Delete a note (it is hidden, not erased).")
     async def note_delete(self, info: Info, input: NoteDeleteInput) -> NotePayload:
         async def change(conn, workspace_id):
-            return await delete_note(conn, workspace_id, _pk(input.id, "Note", "id"))
+            return await delete_note(conn, workspace_id, input_pk(input.id, "Note", "id"))
         return await _run(info, change)

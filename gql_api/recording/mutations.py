@@ -8,12 +8,11 @@ from strawberry.types import Info
 
 from domain import vocab
 from domain.customers import customers_by_id
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError
 from domain.recording import InteractionInput, ItemInput, PurchaseInput, record_interaction, record_purchase
 from domain.workspaces import workspace_currency
 from gql_api.customers.types import Customer
-from gql_api.errors import UserError
-from gql_api.ids import MalformedId, from_global_id
+from gql_api.errors import UserError, input_pk
 from gql_api.permissions import role_in
 from gql_api.recording.types import Interaction, InteractionRecordInput, Purchase, PurchaseRecordInput
 
@@ -34,15 +33,6 @@ class InteractionRecordPayload:
     user_errors: list[UserError]
 
 
-def _pk(value: str | None, type_name: str, field: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return from_global_id(value, type_name)
-    except MalformedId as exc:
-        raise DomainError(ErrorCode.INVALID, field, str(exc)) from None
-
-
 async def _customer(conn, workspace_id: int, pk: int) -> Customer | None:
     found = await customers_by_id(conn, workspace_id, [pk])
     return Customer.from_row(found[pk]) if pk in found else None
@@ -56,12 +46,12 @@ class RecordingMutations:
         workspace_id = info.context.api_key.workspace_id
         try:
             data = PurchaseInput(
-                customer_id=_pk(input.customer_id, "Customer", "customerId"),
+                customer_id=input_pk(input.customer_id, "Customer", "customerId"),
                 items=[ItemInput(product=i.product, amount=i.amount, quantity=i.quantity, category=i.category)
                        for i in input.items],
                 purchased_at=input.purchased_at, external_id=input.external_id, total=input.total,
                 discount=input.discount, currency=input.currency, channel=vocab.SalesChannel(input.channel.value),
-                refund_of_id=_pk(input.refund_of_id, "Purchase", "refundOfId"))
+                refund_of_id=input_pk(input.refund_of_id, "Purchase", "refundOfId"))
             async with info.context.transaction() as conn:
                 recorded = await record_purchase(conn, workspace_id, data, await workspace_currency(conn, workspace_id),
                                                  input.idempotency_key)
@@ -79,10 +69,10 @@ class RecordingMutations:
         workspace_id = info.context.api_key.workspace_id
         try:
             data = InteractionInput(
-                customer_id=_pk(input.customer_id, "Customer", "customerId"),
+                customer_id=input_pk(input.customer_id, "Customer", "customerId"),
                 kind=vocab.InteractionKind(input.kind.value), occurred_at=input.occurred_at,
                 staff_minutes=input.staff_minutes, score=input.score,
-                referred_customer_id=_pk(input.referred_customer_id, "Customer", "referredCustomerId"),
+                referred_customer_id=input_pk(input.referred_customer_id, "Customer", "referredCustomerId"),
                 summary=input.summary, external_id=input.external_id)
             async with info.context.transaction() as conn:
                 recorded = await record_interaction(conn, workspace_id, data, input.idempotency_key)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from domain.db import unit_of_work
 from domain.demo import build_demo
@@ -55,6 +56,22 @@ async def admin(engine):
     async with unit_of_work(engine) as conn:
         key, _ = await create_key(conn, workspace.id, Role.ADMIN)
     return workspace, key
+
+
+@contextlib.contextmanager
+def statements_reading(engine, table: str):
+    """Collect the SQL statements that read `table` while the block runs (N+1 checks)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if f"FROM {table}" in statement:
+            seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def graphql(http, query: str, key: str | None = None, **variables):

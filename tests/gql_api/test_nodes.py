@@ -1,8 +1,6 @@
 """node(id) and nodes(ids): any object by global id, batched, never another workspace's."""
 
-from sqlalchemy import event
-
-from tests.gql_api.conftest import graphql
+from tests.gql_api.conftest import graphql, statements_reading
 from tests.gql_api.test_recording import RECORD_INTERACTION, RECORD_PURCHASE, _purchase
 
 NODES = """
@@ -44,15 +42,6 @@ async def test_missing_foreign_and_malformed_ids(http, engine, shop):
 
 
 async def test_nodes_of_one_kind_load_in_one_query(http, engine, shop):
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        if "FROM customers" in statement:
-            statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements_reading(engine, "customers") as statements:
         body = await graphql(http, NODES, shop["agent"], ids=[shop["buyer"]] * 20)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert len(body["data"]["nodes"]) == 20 and len(statements) == 1

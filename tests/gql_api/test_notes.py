@@ -2,14 +2,12 @@
 one query for the notes of a whole page of customers."""
 
 import pytest
-from sqlalchemy import event
-
 from domain.db import unit_of_work
 from domain.tables import customers
 from domain.vocab import Role
 from domain.workspaces import create_key
 from gql_api.ids import to_global_id
-from tests.gql_api.conftest import graphql
+from tests.gql_api.conftest import graphql, statements_reading
 from tests.helpers import new_workspace
 
 CREATE = """
@@ -104,17 +102,8 @@ async def test_another_workspaces_note_cannot_be_touched(http, engine, crm):
 async def test_notes_of_a_page_of_customers_load_in_one_query(http, engine, crm):
     for customer in crm["customers"][:10]:
         await _create(http, crm["agent"], customer, "hello")
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        if "FROM notes" in statement:
-            statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements_reading(engine, "notes") as statements:
         body = await graphql(http, PAGE_WITH_NOTES, crm["agent"])
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
     nodes = body["data"]["customers"]["edges"]
     assert len(nodes) == 30 and sum(len(n["node"]["notes"]["edges"]) > 0 for n in nodes) >= 10
     assert len(statements) == 1
