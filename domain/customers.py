@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import REAL, Row, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.changes import customers_changed
 from domain.errors import DomainError, ErrorCode
+from domain.events import EventKind
 from domain.tables import customer_scores, customers, notes
 from domain.text import InvalidPhone, fold_digits, normalize_phone, normalize_search
 from domain.vocab import CustomerKind, Gender, LifecycleStage, Temperament, Trait
@@ -297,8 +299,10 @@ async def _live(conn: AsyncConnection, workspace_id: int, customer_id: int) -> R
 async def create_customer(conn: AsyncConnection, workspace_id: int, raw: dict[str, Any], region: str) -> Row:
     values = clean_profile(raw, region)
     await _require_free_external_id(conn, workspace_id, values["external_id"])
-    return (await conn.execute(insert(customers).values(workspace_id=workspace_id, acquired_at=func.now(), **values)
-                               .returning(customers))).one()
+    row = (await conn.execute(insert(customers).values(workspace_id=workspace_id, acquired_at=func.now(), **values)
+                              .returning(customers))).one()
+    await customers_changed(conn, workspace_id, EventKind.CUSTOMER_CREATED, [row.id])
+    return row
 
 
 def _as_input(row: Row) -> dict[str, Any]:
@@ -315,15 +319,20 @@ async def update_customer(conn: AsyncConnection, workspace_id: int, customer_id:
     current = await _live(conn, workspace_id, customer_id)
     values = clean_profile({**_as_input(current), **changes}, region)
     await _require_free_external_id(conn, workspace_id, values["external_id"], customer_id)
-    return (await conn.execute(update(customers).where(customers.c.id == customer_id)
-                               .values(**values, updated_at=func.now()).returning(customers))).one()
+    row = (await conn.execute(update(customers).where(customers.c.id == customer_id)
+                              .values(**values, updated_at=func.now()).returning(customers))).one()
+    await customers_changed(conn, workspace_id, EventKind.CUSTOMER_UPDATED, [customer_id],
+                            [{"fields": sorted(changes)}])
+    return row
 
 
 async def delete_customer(conn: AsyncConnection, workspace_id: int, customer_id: int) -> Row:
     """Soft delete: hidden everywhere, history kept."""
     await _live(conn, workspace_id, customer_id)
-    return (await conn.execute(update(customers).where(customers.c.id == customer_id)
-                               .values(deleted_at=func.now(), updated_at=func.now()).returning(customers))).one()
+    row = (await conn.execute(update(customers).where(customers.c.id == customer_id)
+                              .values(deleted_at=func.now(), updated_at=func.now()).returning(customers))).one()
+    await customers_changed(conn, workspace_id, EventKind.CUSTOMER_DELETED, [customer_id])
+    return row
 
 
 async def erase_customer(conn: AsyncConnection, workspace_id: int, customer_id: int) -> Row:
@@ -334,7 +343,9 @@ async def erase_customer(conn: AsyncConnection, workspace_id: int, customer_id: 
     personal = {column: None for column in (*TEXT_FIELDS, "external_id", "email", "phone", "phone_e164",
                                             "birth_date", "gender", "temperament")}
     await conn.execute(delete(notes).where(notes.c.workspace_id == workspace_id, notes.c.customer_id == customer_id))
-    return (await conn.execute(update(customers).where(customers.c.id == customer_id).values(
+    row = (await conn.execute(update(customers).where(customers.c.id == customer_id).values(
         **personal, interests=[], tags=[], staff_traits=[], attributes={}, search_text="",
         consent_sms=False, consent_email=False, consent_push=False,
         erased_at=func.now(), deleted_at=func.now(), updated_at=func.now()).returning(customers))).one()
+    await customers_changed(conn, workspace_id, EventKind.CUSTOMER_ERASED, [customer_id])
+    return row

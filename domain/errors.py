@@ -19,6 +19,10 @@ class ErrorCode(StrEnum):
     INVALID_DATE = "INVALID_DATE"
     NEGATIVE = "NEGATIVE"
     CONFLICT = "CONFLICT"
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"
+    WRONG_OPERATOR = "WRONG_OPERATOR"
+    CYCLE = "CYCLE"
+    READ_ONLY = "READ_ONLY"
 
 
 class DomainError(Exception):

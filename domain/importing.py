@@ -21,8 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.bulk import copy_columns, pg_array, reserve_ids
+from domain.changes import customers_changed
 from domain.customers import PROFILE_COLUMNS, clean_profile
 from domain.errors import DomainError, ErrorCode
+from domain.events import EventKind
 from domain.text import fold_digits
 from domain.vocab import SalesChannel
 
@@ -103,8 +105,11 @@ async def import_customers(conn: AsyncConnection, workspace_id: int, rows, regio
         SELECT :workspace_id, {columns} FROM import_customers
         ON CONFLICT (workspace_id, external_id) DO UPDATE SET {updates}, updated_at = now()
         WHERE ({mine}) IS DISTINCT FROM ({theirs})
-        RETURNING xmax = 0 AS inserted"""), {"workspace_id": workspace_id})
-    flags = [r.inserted for r in result]
+        RETURNING id, xmax = 0 AS inserted"""), {"workspace_id": workspace_id})
+    written = result.all()
+    flags = [r.inserted for r in written]
+    for kind, inserted in ((EventKind.CUSTOMER_CREATED, True), (EventKind.CUSTOMER_UPDATED, False)):
+        await customers_changed(conn, workspace_id, kind, [r.id for r in written if r.inserted == inserted])
     report.inserted = sum(flags)
     report.updated = len(flags) - report.inserted
     report.unchanged = len(good) - len(flags)
@@ -287,3 +292,7 @@ async def _insert_purchases(conn, workspace_id, fresh: dict[str, _Purchase], cus
         "quantity": [i["quantity"] for _, i in items],
         "amount": [i["amount"] for _, i in items],
     })
+    await customers_changed(conn, workspace_id, EventKind.PURCHASE_RECORDED,
+                            [customer_ids[h["customer_external_id"]] for h in headers],
+                            [{"purchaseId": pid, "total": str(p.total), "currency": p.header["currency"]}
+                             for pid, p in zip(ids.values(), fresh.values())])

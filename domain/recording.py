@@ -16,7 +16,9 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.changes import customers_changed
 from domain.errors import DomainError, ErrorCode
+from domain.events import EventKind
 from domain.scoring_pipeline import rescore_customer
 from domain.tables import customers, idempotency_keys, interactions, purchase_items, purchases
 from domain.vocab import InteractionKind, SalesChannel
@@ -172,6 +174,8 @@ async def record_purchase(conn: AsyncConnection, workspace_id: int, data: Purcha
          "category": i.category, "quantity": i.quantity, "amount": i.amount} for i in data.items])
     await _remember(conn, workspace_id, idempotency_key, purchase_id)
     await rescore_customer(conn, workspace_id, data.customer_id)
+    await customers_changed(conn, workspace_id, EventKind.PURCHASE_RECORDED, [data.customer_id],
+                            [{"purchaseId": purchase_id, "total": str(total), "currency": code}])
     return await _purchase(conn, workspace_id, purchase_id)
 
 
@@ -211,6 +215,8 @@ async def record_interaction(conn: AsyncConnection, workspace_id: int, data: Int
         .returning(interactions.c.id))
     await _remember(conn, workspace_id, idempotency_key, interaction_id)
     await rescore_customer(conn, workspace_id, data.customer_id)
+    await customers_changed(conn, workspace_id, EventKind.INTERACTION_RECORDED, [data.customer_id],
+                            [{"interactionId": interaction_id, "kind": data.kind.value}])
     return Recorded(await _interaction(conn, workspace_id, interaction_id))
 
 

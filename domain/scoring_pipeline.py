@@ -25,7 +25,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain import pgcopy
+from domain import pgcopy, segment_membership, segments
 from domain.db import unit_of_work
 from domain.score_model import EVIDENCE, N_PROVINCES, CustomerData, ScoringConfig, ScoringContext, Scores, compute
 from domain.tables import model_fits, workspaces
@@ -375,8 +375,14 @@ async def rescore_workspace(engine: AsyncEngine, workspace_id: int, refit: bool 
     async with unit_of_work(engine, workspace_id) as conn:
         await load(conn, workspace_id, data, scores, data.now, full=True)
         seconds["load"] = time.perf_counter() - started
+        step("load")
+        started = time.perf_counter()
+        await segments.ensure_builtin(conn, workspace_id)
+        await segments.refresh_clusters(conn, workspace_id, context.cluster_profiles)
+        await segment_membership.sync(conn, workspace_id, "rescoring")
+        seconds["segments"] = time.perf_counter() - started
         await save_models(conn, workspace_id, context, quality, seconds)
-    step("load")
+    step("segments")
     return RescoreReport(data.n, int(data.purchase_time.size), seconds, context, quality)
 
 

@@ -401,6 +401,49 @@ events = Table(
     PrimaryKeyConstraint("workspace_id", "seq"),
 )
 
+# Where integrators want events pushed. Deliveries follow the outbox in order
+# from `last_seq`; a failing endpoint waits until `next_attempt_at` (exponential
+# backoff) and is disabled after too many failures in a row.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("url", Text, nullable=False),
+    # The HMAC-SHA256 key of the signatures; shown once, when the endpoint is made.
+    Column("secret", Text, nullable=False),
+    Column("event_kinds", ARRAY(Text), nullable=False, server_default="{}"),  # empty: every kind
+    Column("segment_ids", ARRAY(BigInteger)),  # NULL: segment events of every segment
+    Column("description", Text),
+    Column("enabled", Boolean, nullable=False, server_default="true"),
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("disabled_reason", Text),
+    *_timestamps(),
+    Column("deleted_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+    UniqueConstraint("workspace_id", "id"),
+)
+
+# One row per attempt to deliver an event to an endpoint.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("endpoint_id", BigInteger, nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("latency_ms", DOUBLE_PRECISION),
+    Column("attempted_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    _in_workspace("webhook_endpoints", "endpoint_id"),
+    Index("ix_webhook_deliveries_endpoint", "workspace_id", "endpoint_id", "attempted_at"),
+)
+
 # Retried writes: the first call with a key stores its result here; a retry
 # with the same key returns that result and writes nothing.
 idempotency_keys = Table(

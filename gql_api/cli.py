@@ -138,7 +138,7 @@ async def _score(args) -> None:
                 rows = await conn.execute(workspaces.select().order_by(workspaces.c.id))
                 targets = [await get_workspace(conn, r.slug) for r in rows]
         for workspace in targets:
-            with tqdm(total=3, desc=f"score {workspace.slug}", unit="step") as bar:
+            with tqdm(total=4, desc=f"score {workspace.slug}", unit="step") as bar:
                 def step(label: str) -> None:
                     bar.set_postfix_str(label)
                     bar.update(1)

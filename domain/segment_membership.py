@@ -1,0 +1,166 @@
+"""Materialised segment membership, with history and outbox events.
+
+`sync` evaluates rule segments and brings `segment_memberships` in line: a
+customer who now matches enters (a new open stay), one who no longer does
+leaves (the stay gets `left_at`), and each change is an ENTERED / LEFT event in
+the outbox, all in the caller's transaction. One statement per dependency level
+does the whole job (match, diff with the open stays, close, open, number and
+write the events), whether it runs for one customer after a purchase or for the
+whole workspace after a rescoring; both give the same memberships.
+
+Segments that ask for membership of other segments (`inSegment`) are evaluated
+after those, level by level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Text, case, func, literal, select, true, tuple_, union_all, update
+from sqlalchemy.dialects.postgresql import array, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain import segment_rules
+from domain.events import EventKind, notify
+from domain.tables import customer_scores, customers, event_counters, events, segment_memberships, segments
+from domain.vocab import SegmentKind
+
+m = segment_memberships.c
+
+
+@dataclass(frozen=True)
+class RuleSegment:
+    id: int
+    rule: dict
+
+
+async def rule_segments(conn: AsyncConnection, workspace_id: int, only: set[int] | None = None) -> list[RuleSegment]:
+    """Live segments defined by a rule (every kind but MANUAL)."""
+    query = select(segments.c.id, segments.c.rule).where(
+        segments.c.workspace_id == workspace_id, segments.c.deleted_at.is_(None),
+        segments.c.kind != SegmentKind.MANUAL.value, segments.c.rule.is_not(None)).order_by(segments.c.id)
+    if only is not None:
+        query = query.where(segments.c.id.in_(only))
+    return [RuleSegment(r.id, r.rule) for r in await conn.execute(query)]
+
+
+def levels(found: list[RuleSegment]) -> list[list[RuleSegment]]:
+    """Segments grouped so that each group only refers to earlier groups (or to
+    segments not being evaluated: manual ones, or ones left out of `found`)."""
+    by_id = {s.id: s for s in found}
+    depth: dict[int, int] = {}
+
+    def level(segment_id: int, seen: frozenset[int]) -> int:
+        if segment_id not in depth:
+            # Cycles are refused when a rule is saved; `seen` guards against a stored one anyway.
+            refs = segment_rules.segment_references(by_id[segment_id].rule) & by_id.keys() - seen
+            depth[segment_id] = 1 + max((level(r, seen | {segment_id}) for r in refs), default=-1)
+        return depth[segment_id]
+
+    for s in found:
+        level(s.id, frozenset())
+    grouped: dict[int, list[RuleSegment]] = {}
+    for s in found:
+        grouped.setdefault(depth[s.id], []).append(s)
+    return [grouped[k] for k in sorted(grouped)]
+
+
+async def sync(conn: AsyncConnection, workspace_id: int, reason: str, customer_ids: list[int] | None = None,
+               segment_ids: set[int] | None = None) -> int:
+    """Bring memberships of the workspace's rule segments (or of `segment_ids`)
+    up to date for `customer_ids` (None: everyone); the number of changes."""
+    changed = 0
+    for group in levels(await rule_segments(conn, workspace_id, segment_ids)):
+        changed += await conn.scalar(_sync_statement(workspace_id, group, reason, customer_ids))
+    if changed:
+        await notify(conn, workspace_id)
+    return changed
+
+
+def _sync_statement(workspace_id: int, group: list[RuleSegment], reason: str, customer_ids: list[int] | None):
+    c = customers.c
+    # One pass over the customers: each row yields the ids of the segments it matches.
+    flags = array([case((segment_rules.compile_rule(s.rule), literal(s.id, BigInteger))) for s in group])
+    matched = func.unnest(flags).table_valued("segment_id").render_derived(name="matched").lateral()
+    matching = (select(c.id.label("customer_id"), matched.c.segment_id)
+                .select_from(customers.outerjoin(customer_scores, customer_scores.c.customer_id == c.id)
+                             .join(matched, true()))
+                .where(c.workspace_id == workspace_id, c.deleted_at.is_(None), matched.c.segment_id.is_not(None)))
+    current = select(m.customer_id, m.segment_id).where(
+        m.workspace_id == workspace_id, m.left_at.is_(None), m.segment_id.in_([s.id for s in group]))
+    if customer_ids is not None:
+        matching = matching.where(c.id.in_(customer_ids))
+        current = current.where(m.customer_id.in_(customer_ids))
+    return apply_changes(workspace_id, reason, entering=matching.except_(current), leaving=current.except_(matching))
+
+
+def apply_changes(workspace_id: int, reason: str, entering, leaving):
+    """One statement: close the stays in `leaving`, open those in `entering`
+    (both selects of (customer_id, segment_id)), write an event for each change
+    with consecutive seqs; it returns the number of changes."""
+    entering, leaving = entering.cte("entering"), leaving.cte("leaving")
+    closed = (update(segment_memberships)
+              .where(m.workspace_id == workspace_id, m.left_at.is_(None),
+                     tuple_(m.customer_id, m.segment_id).in_(select(leaving.c.customer_id, leaving.c.segment_id)))
+              .values(left_at=func.now()).returning(m.customer_id, m.segment_id).cte("closed"))
+    opened = (insert(segment_memberships)
+              .from_select(["workspace_id", "customer_id", "segment_id"],
+                           select(literal(workspace_id, BigInteger), entering.c.customer_id, entering.c.segment_id))
+              .on_conflict_do_nothing(index_elements=[m.segment_id, m.customer_id], index_where=m.left_at.is_(None))
+              .returning(m.customer_id, m.segment_id).cte("opened"))
+    changes = union_all(
+        select(closed.c.customer_id, closed.c.segment_id, literal(EventKind.SEGMENT_LEFT.value, Text).label("kind")),
+        select(opened.c.customer_id, opened.c.segment_id,
+               literal(EventKind.SEGMENT_ENTERED.value, Text).label("kind"))).cte("changes")
+    total = select(func.count().label("n")).select_from(changes).cte("total")
+    counters = event_counters.c
+    taken = insert(event_counters).from_select(
+        ["workspace_id", "last_seq"],
+        select(literal(workspace_id, BigInteger), total.c.n).where(total.c.n > 0))
+    counter = taken.on_conflict_do_update(
+        index_elements=[counters.workspace_id], set_={"last_seq": counters.last_seq + taken.excluded.last_seq}
+    ).returning(counters.last_seq).cte("counter")
+    # Leaving before entering, so a customer moving between segments reads in order.
+    position = func.row_number().over(order_by=[changes.c.kind.desc(), changes.c.customer_id, changes.c.segment_id])
+    written = insert(events).from_select(
+        ["workspace_id", "seq", "kind", "customer_id", "segment_id", "payload"],
+        select(literal(workspace_id, BigInteger), counter.c.last_seq - total.c.n + position, changes.c.kind,
+               changes.c.customer_id, changes.c.segment_id, func.jsonb_build_object("reason", literal(reason, Text)))
+        .select_from(changes.join(counter, true()).join(total, true()))
+    ).returning(events.c.seq).cte("written")
+    return select(func.count()).select_from(written)
+
+
+async def leave_all(conn: AsyncConnection, workspace_id: int, customer_ids: list[int], reason: str) -> int:
+    """Close every open stay of these customers (deleted, erased, merged away),
+    manual segments included."""
+    stays = select(m.customer_id, m.segment_id).where(m.workspace_id == workspace_id, m.left_at.is_(None),
+                                                      m.customer_id.in_(customer_ids))
+    return await _apply(conn, workspace_id, reason, entering=stays.where(False), leaving=stays)
+
+
+async def set_manual(conn: AsyncConnection, workspace_id: int, segment_id: int, customer_ids: list[int],
+                     member: bool, reason: str) -> int:
+    """Add customers to (or remove them from) a manual segment."""
+    wanted = select(customers.c.id.label("customer_id"), literal(segment_id, BigInteger).label("segment_id")).where(
+        customers.c.workspace_id == workspace_id, customers.c.id.in_(customer_ids), customers.c.deleted_at.is_(None))
+    current = select(m.customer_id, m.segment_id).where(
+        m.workspace_id == workspace_id, m.segment_id == segment_id, m.left_at.is_(None), m.customer_id.in_(customer_ids))
+    if member:
+        return await _apply(conn, workspace_id, reason, entering=wanted.except_(current), leaving=current.where(False))
+    return await _apply(conn, workspace_id, reason, entering=wanted.where(False), leaving=current)
+
+
+async def close_segment(conn: AsyncConnection, workspace_id: int, segment_id: int, reason: str) -> int:
+    """Everyone leaves (the segment is being deleted)."""
+    stays = select(m.customer_id, m.segment_id).where(m.workspace_id == workspace_id, m.segment_id == segment_id,
+                                                      m.left_at.is_(None))
+    return await _apply(conn, workspace_id, reason, entering=stays.where(False), leaving=stays)
+
+
+async def _apply(conn: AsyncConnection, workspace_id: int, reason: str, entering, leaving) -> int:
+    changed = await conn.scalar(apply_changes(workspace_id, reason, entering, leaving))
+    if changed:
+        await notify(conn, workspace_id)
+    return changed
+
