@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import REAL, Row, cast, delete, func, insert, select, update
+from sqlalchemy import REAL, Row, cast, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import customers_changed
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
-from domain.tables import customer_scores, customers, notes
+from domain.tables import customer_scores, customers, notes, segment_memberships
 from domain.text import InvalidPhone, fold_digits, normalize_phone, normalize_search
 from domain.vocab import CustomerKind, Gender, LifecycleStage, Temperament, Trait
 
@@ -189,6 +189,7 @@ class CustomerFilter:
     loyalty: tuple[float | None, float | None] | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    segment_ids: list[int] | None = None  # in all of them now
 
     def conditions(self) -> list:
         c, cs = customers.c, customer_scores.c
@@ -220,6 +221,10 @@ class CustomerFilter:
             found.append(c.created_at >= self.created_after)
         if self.created_before:
             found.append(c.created_at < self.created_before)
+        m = segment_memberships.c
+        for segment_id in self.segment_ids or ():
+            found.append(exists().where(m.workspace_id == c.workspace_id, m.customer_id == c.id,
+                                        m.segment_id == segment_id, m.left_at.is_(None)))
         return found
 
 

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 
 from domain.db import make_engine, unit_of_work
 from domain.migrate import SchemaOutOfDate, require_latest
@@ -22,22 +23,40 @@ from domain.workspaces import authenticate
 from gql_api.context import Context
 from gql_api.limits import BodySizeLimit, RateLimit
 from gql_api.observability import RequestLog, metrics_endpoint
-from gql_api.scheduler import run_every
+from gql_api.hub import Hub
+from gql_api.scheduler import refit_all, refresh_time_windows, run_every
 from gql_api.schema import schema
 
 
 class TribeGraphQL(GraphQL):
-    def __init__(self, engine: AsyncEngine, **kwargs):
+    def __init__(self, engine: AsyncEngine | None, allowed_origins: frozenset[str], **kwargs):
         super().__init__(schema, **kwargs)
         self.engine = engine
+        self.hub: Hub | None = None
+        self.allowed_origins = allowed_origins
 
     async def get_context(self, request, response) -> Context:
-        return Context(engine=self.engine, api_key=await _api_key(self.engine, request))
+        return Context(engine=self.engine, api_key=await _api_key(self.engine, request.headers.get("authorization")),
+                       hub=self.hub, request=request)
+
+    async def on_ws_connect(self, context: Context):
+        """A WebSocket from a browser page of another site is refused (its Origin
+        is not allowed); the API key comes with the upgrade request or in
+        connection_init's payload as `Authorization: Bearer ...`."""
+        origin = context.request.headers.get("origin")
+        if origin is not None and "*" not in self.allowed_origins and origin not in self.allowed_origins:
+            raise ConnectionRejectionError({"reason": f"origin {origin} is not allowed"})
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if context.api_key is None and isinstance(header, str):
+            context.api_key = await _api_key(self.engine, header)
+        if context.api_key is None:
+            raise ConnectionRejectionError({"reason": "an API key is required: send Authorization: Bearer <key> "
+                                                      "in connection_init's payload"})
 
 
-async def _api_key(engine: AsyncEngine, request):
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
+async def _api_key(engine: AsyncEngine, header: str | None):
+    scheme, _, key = (header or "").partition(" ")
     if scheme.lower() != "bearer" or not key:
         return None
     async with unit_of_work(engine) as conn:
@@ -45,10 +64,14 @@ async def _api_key(engine: AsyncEngine, request):
 
 
 def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None,
-               rate_per_second: float = 50.0, rate_burst: int = 100) -> Starlette:
+               rate_per_second: float = 50.0, rate_burst: int = 100, allowed_origins: list[str] | None = None,
+               segment_refresh_minutes: float | None = 60.0) -> Starlette:
     """The app; without an engine it connects to the configured database at
     start-up. With `refit_hours`, every workspace is refitted that often. Each
-    API key may send `rate_per_second` requests a second (bursts of `rate_burst`)."""
+    API key may send `rate_per_second` requests a second (bursts of `rate_burst`).
+    Browser pages may open WebSockets only from `allowed_origins` ("*": any;
+    development mode allows any). Segments with time windows are re-evaluated
+    every `segment_refresh_minutes`."""
     state: dict[str, AsyncEngine] = {}
 
     @contextlib.asynccontextmanager
@@ -56,10 +79,15 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
         state["engine"] = engine or make_engine()
         await require_latest(state["engine"])
         graphql.engine = state["engine"]
-        schedule = asyncio.create_task(run_every(state["engine"], refit_hours)) if refit_hours else None
+        graphql.hub = Hub(state["engine"])
+        await graphql.hub.start()
+        jobs = [(refit_hours and refit_hours * 3600, refit_all),
+                (segment_refresh_minutes and segment_refresh_minutes * 60, refresh_time_windows)]
+        schedules = [asyncio.create_task(run_every(seconds, job, state["engine"])) for seconds, job in jobs if seconds]
         yield
-        if schedule is not None:
-            schedule.cancel()
+        for task in schedules:
+            task.cancel()
+        await graphql.hub.stop()
         if engine is None:
             await state["engine"].dispose()
 
@@ -80,7 +108,8 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
 
     # Only the graphql-transport-ws protocol (the legacy one is off), and a
     # short wait for connection_init.
-    graphql = TribeGraphQL(engine, graphql_ide="graphiql" if dev else None,
+    origins = frozenset(["*"] if dev else allowed_origins or [])
+    graphql = TribeGraphQL(engine, origins, graphql_ide="graphiql" if dev else None,
                            subscription_protocols=("graphql-transport-ws",),
                            connection_init_wait_timeout=timedelta(seconds=5))
     def pool() -> tuple[int, int]:

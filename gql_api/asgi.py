@@ -2,7 +2,10 @@
 
 Settings come from the environment, so every worker process gets the same:
 TRIBE_DEV=1 for development mode, TRIBE_REFIT_HOURS=N to refit every N hours,
-TRIBE_RATE_PER_SECOND and TRIBE_RATE_BURST for the per-key rate limit (50 and 100).
+TRIBE_RATE_PER_SECOND and TRIBE_RATE_BURST for the per-key rate limit (50 and 100),
+TRIBE_ALLOWED_ORIGINS (comma-separated, or *) for the browser pages that may open
+WebSockets, TRIBE_SEGMENT_REFRESH_MINUTES (60; 0 turns it off) for re-evaluating
+segments with time windows.
 """
 
 import logging
@@ -20,4 +23,6 @@ logging.getLogger("tribe").setLevel(logging.INFO)
 app = create_app(dev=os.environ.get("TRIBE_DEV") == "1",
                  refit_hours=float(os.environ["TRIBE_REFIT_HOURS"]) if os.environ.get("TRIBE_REFIT_HOURS") else None,
                  rate_per_second=float(os.environ.get("TRIBE_RATE_PER_SECOND", "50")),
-                 rate_burst=int(os.environ.get("TRIBE_RATE_BURST", "100")))
+                 rate_burst=int(os.environ.get("TRIBE_RATE_BURST", "100")),
+                 allowed_origins=[o.strip() for o in os.environ.get("TRIBE_ALLOWED_ORIGINS", "").split(",") if o.strip()],
+                 segment_refresh_minutes=float(os.environ.get("TRIBE_SEGMENT_REFRESH_MINUTES", "60")))

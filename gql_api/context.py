@@ -8,16 +8,23 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.requests import Request
+from starlette.websockets import WebSocket
 
 from domain.db import tenant_transaction
 from domain.workspaces import ApiKey
 from gql_api.dataloaders import Loaders
+from gql_api.hub import Hub
 
 
 @dataclass
 class Context:
     engine: AsyncEngine
     api_key: ApiKey | None
+    hub: Hub | None = None
+    request: Request | WebSocket | None = None
+    # What a WebSocket client sent in connection_init (strawberry fills it in).
+    connection_params: dict | None = None
 
     @cached_property
     def loaders(self) -> Loaders:

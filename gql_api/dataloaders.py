@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from domain.db import tenant_transaction
 from domain.notes import latest_notes, notes_after
+from domain.segments import segment_sizes, segments_of
 from domain.tables import customer_scores
 
 
@@ -18,6 +19,18 @@ class Loaders:
         self.workspace_id = workspace_id
         self.scores_by_customer = DataLoader(self._scores)
         self.notes_by_customer = DataLoader(self._notes)
+        self.segment_size = DataLoader(self._segment_sizes)
+        self.segments_by_customer = DataLoader(self._segments_of)
+
+    async def _segment_sizes(self, ids: list[int]):
+        async with tenant_transaction(self.engine, self.workspace_id) as conn:
+            found = await segment_sizes(conn, self.workspace_id, ids)
+        return [found[i] for i in ids]
+
+    async def _segments_of(self, ids: list[int]):
+        async with tenant_transaction(self.engine, self.workspace_id) as conn:
+            found = await segments_of(conn, self.workspace_id, ids)
+        return [found[i] for i in ids]
 
     async def _scores(self, ids: list[int]):
         async with tenant_transaction(self.engine, self.workspace_id) as conn:

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from domain.customers import customers_by_id
 from domain.notes import notes_by_id
 from domain.recording import interactions_by_id, purchases_by_id
+from domain.segments import segments_by_id
 from gql_api.customers.types import Customer
 from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_global_id
@@ -18,6 +19,7 @@ from gql_api.node import Node
 from gql_api.notes.types import Note
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.types import Interaction, Purchase
+from gql_api.segments.types import Segment
 
 MAX_NODES = 100
 
@@ -27,6 +29,7 @@ _KINDS = {
     "Note": (notes_by_id, Note.from_row),
     "Purchase": (purchases_by_id, lambda found: Purchase.from_rows(found.row, found.items)),
     "Interaction": (interactions_by_id, Interaction.from_row),
+    "Segment": (segments_by_id, Segment.from_row),
 }
 
 

@@ -15,6 +15,8 @@ from gql_api.analytics_queries import AnalyticsQueries
 from gql_api.customers.mutations import CustomerMutations
 from gql_api.customers.queries import CustomerQueries
 from gql_api.customers.types import Customer
+from gql_api.events.queries import EventQueries
+from gql_api.events.subscriptions import Subscription
 from gql_api.notes.types import Note
 from gql_api.recording.types import Interaction, Purchase
 from gql_api.node_queries import NodeQueries
@@ -23,6 +25,9 @@ from gql_api.observability import OperationMetrics
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.mutations import RecordingMutations
 from gql_api.scoring_queries import ScoringQueries
+from gql_api.segments.mutations import SegmentMutations
+from gql_api.segments.queries import SegmentQueries
+from gql_api.segments.types import Segment
 
 
 log = logging.getLogger("tribe.graphql")
@@ -35,7 +40,7 @@ class Viewer:
 
 
 @strawberry.type
-class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries):
+class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries, SegmentQueries, EventQueries):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The API key's workspace and role.")
     async def viewer(self, info: Info) -> Viewer:
         async with info.context.transaction() as conn:
@@ -44,7 +49,7 @@ class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries):
 
 
 @strawberry.type
-class Mutation(CustomerMutations, RecordingMutations, NoteMutations):
+class Mutation(CustomerMutations, RecordingMutations, NoteMutations, SegmentMutations):
     pass
 
 
@@ -63,7 +68,8 @@ class TribeSchema(strawberry.Schema):
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 
-schema = TribeSchema(query=Query, mutation=Mutation, types=[Customer, Note, Purchase, Interaction],
+schema = TribeSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                     types=[Customer, Note, Purchase, Interaction, Segment],
                      extensions=[*limits.EXTENSIONS, OperationMetrics,
                                  lambda: MaskErrors(should_mask_error=_unexpected, error_message="Internal error.")])
 

@@ -15,6 +15,7 @@ from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_cursor, from_global_id, to_cursor
 from gql_api.pagination import PageInfo
 from gql_api.permissions import IsAuthenticated
+from gql_api.segments.queries import segment_pk
 
 MAX_PAGE = 100
 MAX_SEARCH = 200
@@ -42,6 +43,7 @@ class CustomerFilter:
     loyalty: FloatRange | None = None
     created_after: datetime.datetime | None = None
     created_before: datetime.datetime | None = None
+    segments: list[strawberry.ID] | None = strawberry.field(default=None, description="In all of these segments now.")
 
     def to_domain(self) -> domain_customers.CustomerFilter:
         def values(items):
@@ -55,7 +57,8 @@ class CustomerFilter:
             customer_types=values(self.customer_types), rfm_segments=values(self.rfm_segments),
             province=self.province, city=self.city, traits=values(self.traits), tags=self.tags,
             clv=bounds(self.clv), churn_risk=bounds(self.churn_risk), loyalty=bounds(self.loyalty),
-            created_after=self.created_after, created_before=self.created_before)
+            created_after=self.created_after, created_before=self.created_before,
+            segment_ids=[segment_pk(i, "filter.segments") for i in self.segments] if self.segments else None)
 
 
 @strawberry.type

@@ -15,6 +15,7 @@ from gql_api.ids import MalformedId
 from gql_api.node import Node
 from gql_api.notes.types import Note, NoteConnection, NoteEdge, note_cursor, note_position
 from gql_api.pagination import PageInfo
+from gql_api.segments.types import Segment
 
 @strawberry.type(description="A customer of the workspace: an individual or an organisation.")
 class Customer(Node):
@@ -55,6 +56,10 @@ class Customer(Node):
     async def scores(self, info: Info) -> CustomerScores | None:
         row = await info.context.loaders.scores_by_customer.load(self.pk)
         return CustomerScores.from_row(row) if row is not None else None
+
+    @strawberry.field(description="The segments the customer is in now.")
+    async def segments(self, info: Info) -> list[Segment]:
+        return [Segment.from_row(r) for r in await info.context.loaders.segments_by_customer.load(self.pk)]
 
     @strawberry.field(description="Notes on the profile, pinned first, then newest first (at most 100 a page).")
     async def notes(self, info: Info, first: int = 10, after: str | None = None) -> NoteConnection:

@@ -1,0 +1,1 @@
+"""Events: the outbox as queries (for polling) and subscriptions (for listening)."""

@@ -1,0 +1,47 @@
+"""Subscriptions over graphql-transport-ws: segment membership changes and
+customer changes, resumable from a cursor (see gql_api/hub.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from domain.events import CUSTOMER_KINDS, SEGMENT_KINDS
+from gql_api.events.queries import LISTENERS, after_seq
+from gql_api.events.types import CustomerEvent, SegmentMembershipEvent
+from gql_api.hub import SubscriberTooSlow
+from gql_api.segments.queries import segment_pk
+
+# Close code for a subscriber whose buffer overflowed (4000-4999 are the application's).
+TOO_SLOW = 4008
+
+
+async def _events(info: Info, kinds, segment_ids, after: str | None):
+    position = after_seq(after)
+    try:
+        async for event in info.context.hub.stream(info.context.api_key.workspace_id, kinds, segment_ids, position):
+            yield event
+    except SubscriberTooSlow as exc:
+        await info.context.request.close(code=TOO_SLOW, reason=str(exc)[:120])
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(permission_classes=LISTENERS,
+                             description="Customers entering and leaving segments (all, or `segmentIds`). With "
+                                         "`after` (a cursor you saw), every event since then comes first, in "
+                                         "order, then live ones: no gaps, no duplicates.")
+    async def segment_membership_changed(self, info: Info, segment_ids: list[strawberry.ID] | None = None,
+                                         after: str | None = None) -> AsyncGenerator[SegmentMembershipEvent, None]:
+        pks = frozenset(segment_pk(i, "segmentIds") for i in segment_ids) if segment_ids is not None else None
+        async for event in _events(info, SEGMENT_KINDS, pks, after):
+            yield SegmentMembershipEvent.from_event(event)
+
+    @strawberry.subscription(permission_classes=LISTENERS,
+                             description="Customers created, updated, deleted, erased, buying or being served; "
+                                         "resumable with `after` like segmentMembershipChanged.")
+    async def customer_changed(self, info: Info, after: str | None = None) -> AsyncGenerator[CustomerEvent, None]:
+        async for event in _events(info, CUSTOMER_KINDS, None, after):
+            yield CustomerEvent.from_event(event)

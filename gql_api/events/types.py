@@ -1,0 +1,93 @@
+"""Event types: what subscriptions push and the change queries page through."""
+
+from __future__ import annotations
+
+import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from domain.events import CUSTOMER_KINDS, Event, EventKind
+from gql_api.ids import from_cursor, to_cursor, to_global_id
+from gql_api.pagination import PageInfo
+
+MembershipChange = strawberry.enum(Enum("MembershipChange", {"ENTERED": "segment.entered", "LEFT": "segment.left"}),
+                                   description="A customer entered or left a segment.")
+CustomerChange = strawberry.enum(
+    Enum("CustomerChange", {k.value.replace(".", "_").upper().removeprefix("CUSTOMER_"): k.value
+                            for k in EventKind if k in CUSTOMER_KINDS}),
+    description="What happened to the customer.")
+
+
+def event_cursor(seq: int) -> str:
+    return to_cursor("event", seq)
+
+
+def event_position(cursor: str) -> int:
+    """The seq inside a cursor; ValueError or MalformedId if it is not one."""
+    kind, seq = from_cursor(cursor, 2)
+    if kind != "event":
+        raise ValueError(cursor)
+    return int(seq)
+
+
+def _common(event: Event) -> dict:
+    return {"cursor": event_cursor(event.seq), "event_id": f"{event.workspace_id}-{event.seq}",
+            "customer_id": strawberry.ID(to_global_id("Customer", event.customer_id)),
+            "occurred_at": event.occurred_at}
+
+
+@strawberry.type(description="A customer entered or left a segment.")
+class SegmentMembershipEvent:
+    cursor: str = strawberry.field(description="Resume after this event: pass it as `after`.")
+    event_id: str = strawberry.field(description="Unique per event; use it to drop a duplicate delivery.")
+    change: MembershipChange
+    segment_id: strawberry.ID
+    customer_id: strawberry.ID
+    reason: str = strawberry.field(description="What caused it: `purchase recorded`, `rescoring`, `rule edited`, ...")
+    occurred_at: datetime.datetime
+
+    @classmethod
+    def from_event(cls, event: Event) -> SegmentMembershipEvent:
+        return cls(**_common(event), change=MembershipChange(event.kind.value),
+                   segment_id=strawberry.ID(to_global_id("Segment", event.segment_id)),
+                   reason=event.payload.get("reason", ""))
+
+
+@strawberry.type(description="A customer was created, changed, deleted, erased, or bought or was served.")
+class CustomerEvent:
+    cursor: str = strawberry.field(description="Resume after this event: pass it as `after`.")
+    event_id: str = strawberry.field(description="Unique per event; use it to drop a duplicate delivery.")
+    change: CustomerChange
+    customer_id: strawberry.ID
+    details: JSON = strawberry.field(description="E.g. `fields` changed, or `purchaseId` and `total`.")
+    occurred_at: datetime.datetime
+
+    @classmethod
+    def from_event(cls, event: Event) -> CustomerEvent:
+        return cls(**_common(event), change=CustomerChange(event.kind.value), details=event.payload)
+
+
+@strawberry.type
+class SegmentMembershipEventEdge:
+    cursor: str
+    node: SegmentMembershipEvent
+
+
+@strawberry.type(description="Segment membership changes, oldest first.")
+class SegmentMembershipEventConnection:
+    edges: list[SegmentMembershipEventEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class CustomerEventEdge:
+    cursor: str
+    node: CustomerEvent
+
+
+@strawberry.type(description="Customer changes, oldest first.")
+class CustomerEventConnection:
+    edges: list[CustomerEventEdge]
+    page_info: PageInfo

@@ -1,0 +1,1 @@
+"""Segments: types, queries, mutations."""

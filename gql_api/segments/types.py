@@ -1,0 +1,87 @@
+"""The Segment type and what queries about segments return."""
+
+from __future__ import annotations
+
+import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from domain import vocab
+from gql_api.enums import _mirror
+from gql_api.node import Node
+from gql_api.segments.rules import rule_to_api
+
+SegmentKind = _mirror(vocab.SegmentKind, "RULE (a rule you edit), MANUAL (members set by hand), BUILTIN (one per "
+                                         "RFM segment, customer type and lifecycle stage) or CLUSTER (k-means).")
+RuleFieldType = strawberry.enum(Enum("RuleFieldType", {t.upper(): t for t in (
+    "number", "text", "choice", "list", "boolean", "time", "attribute")}), description="What a rule field holds.")
+
+
+@strawberry.type(description="Members' totals from their latest scores.")
+class SegmentValue:
+    size: int
+    total_clv: float
+    total_spend: float
+    average_clv: float | None
+
+
+@strawberry.type(description="A group of customers: by rule, by hand, built in or by clustering. Membership is "
+                             "kept with its history and every change is an event (segmentMembershipChanged).")
+class Segment(Node):
+    key: str = strawberry.field(description="Stable handle, e.g. `rfm:champions`, `type:tribe`, `stage:at_risk`.")
+    name: str
+    description: str | None
+    kind: SegmentKind
+    rule: JSON | None = strawberry.field(description="The rule, in the shape SegmentRuleInput takes.")
+    profile: JSON | None = strawberry.field(description="For a cluster: its persona (centre in original units, size, "
+                                                        "share, most distinguishing features).")
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    @strawberry.field(description="Customers in it now.")
+    async def size(self, info: Info) -> int:
+        return await info.context.loaders.segment_size.load(self.pk)
+
+    @classmethod
+    def from_row(cls, row) -> Segment:
+        return cls(pk=row.id, key=row.key, name=row.name, description=row.description,
+                   kind=SegmentKind(row.kind), rule=rule_to_api(row.rule) if row.rule else None, profile=row.profile,
+                   created_at=row.created_at, updated_at=row.updated_at)
+
+
+@strawberry.type(description="A field rules can test, with the operators that apply to it.")
+class SegmentRuleField:
+    name: str
+    type: RuleFieldType
+    description: str
+    operators: list[str]
+    choices: list[str] | None = strawberry.field(description="The allowed values, for closed vocabularies.")
+
+
+@strawberry.type(description="Members at one moment.")
+class SegmentSizePoint:
+    at: datetime.datetime
+    size: int
+
+
+@strawberry.type(description="Members of each of two segments and of both.")
+class SegmentOverlap:
+    first_size: int
+    second_size: int
+    both: int
+
+    @strawberry.field(description="Both over either (0 when both are empty).")
+    def jaccard(self) -> float:
+        either = self.first_size + self.second_size - self.both
+        return self.both / either if either else 0.0
+
+
+@strawberry.type(description="Customers who were in `fromSegment` at the start and in `toSegment` at the end "
+                             "(null: in none of the segments asked about).")
+class SegmentMigrationCell:
+    from_segment: Segment | None
+    to_segment: Segment | None
+    customers: int
