@@ -92,7 +92,7 @@ async def segment_sizes(conn: AsyncConnection, workspace_id: int, ids: list[int]
     m = segment_memberships.c
     rows = await conn.execute(select(m.segment_id, func.count()).where(
         m.workspace_id == workspace_id, m.segment_id.in_(ids), m.left_at.is_(None)).group_by(m.segment_id))
-    return {segment_id: 0 for segment_id in ids} | dict(rows.tuples().all())
+    return {segment_id: 0 for segment_id in ids} | {segment_id: n for segment_id, n in rows}
 
 
 async def segments_of(conn: AsyncConnection, workspace_id: int, customer_ids: list[int]) -> dict[int, list[Row]]:

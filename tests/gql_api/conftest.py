@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import subprocess
+import sys
+import time
 
 import httpx
 import pytest
@@ -41,6 +45,31 @@ async def api_url(engine):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
+
+
+@contextlib.contextmanager
+def run_app(database_url: str):
+    """`uvicorn gql_api.asgi:app` in a process of its own over that database; its URL."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "TRIBE_RATE_PER_SECOND": "10000"}
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "gql_api.asgi:app", "--port", str(port),
+                                "--log-level", "warning"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server on port {port} did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
