@@ -26,6 +26,7 @@ from gql_api.observability import RequestLog, metrics_endpoint
 from gql_api.hub import Hub
 from gql_api.scheduler import refit_all, refresh_time_windows, run_every
 from gql_api.schema import schema
+from gql_api.webhook_dispatcher import run_dispatcher
 
 
 class TribeGraphQL(GraphQL):
@@ -60,13 +61,14 @@ async def _api_key(engine: AsyncEngine, header: str | None):
 
 def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None,
                rate_per_second: float = 50.0, rate_burst: int = 100, allowed_origins: list[str] | None = None,
-               segment_refresh_minutes: float | None = 60.0) -> Starlette:
+               segment_refresh_minutes: float | None = 60.0, webhooks: bool = True) -> Starlette:
     """The app; without an engine it connects to the configured database at
     start-up. With `refit_hours`, every workspace is refitted that often. Each
     API key may send `rate_per_second` requests a second (bursts of `rate_burst`).
     Browser pages may open WebSockets only from `allowed_origins` ("*": any;
     development mode allows any). Segments with time windows are re-evaluated
-    every `segment_refresh_minutes`."""
+    every `segment_refresh_minutes`. With `webhooks`, this process also delivers
+    webhooks."""
     state: dict[str, AsyncEngine] = {}
 
     @contextlib.asynccontextmanager
@@ -79,6 +81,8 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
         jobs = [(refit_hours and refit_hours * 3600, refit_all),
                 (segment_refresh_minutes and segment_refresh_minutes * 60, refresh_time_windows)]
         schedules = [asyncio.create_task(run_every(seconds, job, state["engine"])) for seconds, job in jobs if seconds]
+        if webhooks:
+            schedules.append(asyncio.create_task(run_dispatcher(state["engine"])))
         yield
         for task in schedules:
             task.cancel()

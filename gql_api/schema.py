@@ -28,6 +28,7 @@ from gql_api.scoring_queries import ScoringQueries
 from gql_api.segments.mutations import SegmentMutations
 from gql_api.segments.queries import SegmentQueries
 from gql_api.segments.types import Segment
+from gql_api.webhooks.schema import WebhookMutations, WebhookQueries
 
 
 log = logging.getLogger("tribe.graphql")
@@ -40,7 +41,8 @@ class Viewer:
 
 
 @strawberry.type
-class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries, SegmentQueries, EventQueries):
+class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries, SegmentQueries, EventQueries,
+            WebhookQueries):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The API key's workspace and role.")
     async def viewer(self, info: Info) -> Viewer:
         async with info.context.transaction() as conn:
@@ -49,7 +51,7 @@ class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries, Segm
 
 
 @strawberry.type
-class Mutation(CustomerMutations, RecordingMutations, NoteMutations, SegmentMutations):
+class Mutation(CustomerMutations, RecordingMutations, NoteMutations, SegmentMutations, WebhookMutations):
     pass
 
 

@@ -1,0 +1,1 @@
+"""Webhook endpoints: types, the query and the mutations."""
