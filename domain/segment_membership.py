@@ -14,10 +14,13 @@ after those, level by level.
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Text, case, func, literal, select, true, tuple_, union_all, update
-from sqlalchemy.dialects.postgresql import array, insert
+from sqlalchemy import BigInteger, Text, any_, bindparam, case, func, literal, select, true, tuple_, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY, array, insert
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import segment_rules
@@ -71,30 +74,39 @@ async def sync(conn: AsyncConnection, workspace_id: int, reason: str, customer_i
     up to date for `customer_ids` (None: everyone); the number of changes."""
     changed = 0
     for group in levels(await rule_segments(conn, workspace_id, segment_ids)):
-        changed += await conn.scalar(_sync_statement(workspace_id, group, reason, customer_ids))
+        statement = _sync_statement(workspace_id, tuple((s.id, json.dumps(s.rule, sort_keys=True)) for s in group),
+                                    customer_ids is not None)
+        changed += await conn.scalar(statement, {"reason": reason, "customer_ids": customer_ids or []})
     if changed:
         await notify(conn, workspace_id)
     return changed
 
 
-def _sync_statement(workspace_id: int, group: list[RuleSegment], reason: str, customer_ids: list[int] | None):
+@functools.lru_cache(maxsize=512)
+def _sync_statement(workspace_id: int, group: tuple[tuple[int, str], ...], for_some: bool):
+    """The statement for these segments (ids and rules as JSON: an edited rule
+    is another key), for the customers in :customer_ids or for everyone.
+    Cached: building it is most of the cost of a one-customer update."""
     c = customers.c
     # One pass over the customers: each row yields the ids of the segments it matches.
-    flags = array([case((segment_rules.compile_rule(s.rule), literal(s.id, BigInteger))) for s in group])
+    flags = array([case((segment_rules.compile_rule(json.loads(rule)), literal(segment_id, BigInteger)))
+                   for segment_id, rule in group])
     matched = func.unnest(flags).table_valued("segment_id").render_derived(name="matched").lateral()
     matching = (select(c.id.label("customer_id"), matched.c.segment_id)
                 .select_from(customers.outerjoin(customer_scores, customer_scores.c.customer_id == c.id)
                              .join(matched, true()))
                 .where(c.workspace_id == workspace_id, c.deleted_at.is_(None), matched.c.segment_id.is_not(None)))
     current = select(m.customer_id, m.segment_id).where(
-        m.workspace_id == workspace_id, m.left_at.is_(None), m.segment_id.in_([s.id for s in group]))
-    if customer_ids is not None:
-        matching = matching.where(c.id.in_(customer_ids))
-        current = current.where(m.customer_id.in_(customer_ids))
-    return apply_changes(workspace_id, reason, entering=matching.except_(current), leaving=current.except_(matching))
+        m.workspace_id == workspace_id, m.left_at.is_(None), m.segment_id.in_([segment_id for segment_id, _ in group]))
+    if for_some:
+        some = bindparam("customer_ids", type_=ARRAY(BigInteger))
+        matching = matching.where(c.id == any_(some))
+        current = current.where(m.customer_id == any_(some))
+    return apply_changes(workspace_id, bindparam("reason", type_=Text), entering=matching.except_(current),
+                         leaving=current.except_(matching))
 
 
-def apply_changes(workspace_id: int, reason: str, entering, leaving):
+def apply_changes(workspace_id: int, reason, entering, leaving):
     """One statement: close the stays in `leaving`, open those in `entering`
     (both selects of (customer_id, segment_id)), write an event for each change
     with consecutive seqs; it returns the number of changes."""
@@ -125,7 +137,8 @@ def apply_changes(workspace_id: int, reason: str, entering, leaving):
     written = insert(events).from_select(
         ["workspace_id", "seq", "kind", "customer_id", "segment_id", "payload"],
         select(literal(workspace_id, BigInteger), counter.c.last_seq - total.c.n + position, changes.c.kind,
-               changes.c.customer_id, changes.c.segment_id, func.jsonb_build_object("reason", literal(reason, Text)))
+               changes.c.customer_id, changes.c.segment_id,
+               func.jsonb_build_object("reason", reason if isinstance(reason, BindParameter) else literal(reason, Text)))
         .select_from(changes.join(counter, true()).join(total, true()))
     ).returning(events.c.seq).cte("written")
     return select(func.count()).select_from(written)
