@@ -102,8 +102,12 @@ def _sync_statement(workspace_id: int, group: tuple[tuple[int, str], ...], for_s
         some = bindparam("customer_ids", type_=ARRAY(BigInteger))
         matching = matching.where(c.id == any_(some))
         current = current.where(m.customer_id == any_(some))
-    return apply_changes(workspace_id, bindparam("reason", type_=Text), entering=matching.except_(current),
-                         leaving=current.except_(matching))
+    # Named once each, so PostgreSQL evaluates them once for both differences.
+    matching, current = matching.cte("matching"), current.cte("current_stays")
+    now_in, was_in = select(matching.c.customer_id, matching.c.segment_id), select(current.c.customer_id,
+                                                                                    current.c.segment_id)
+    return apply_changes(workspace_id, bindparam("reason", type_=Text), entering=now_in.except_(was_in),
+                         leaving=was_in.except_(now_in))
 
 
 def apply_changes(workspace_id: int, reason, entering, leaving):
