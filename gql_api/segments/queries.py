@@ -44,13 +44,6 @@ def segment_pk(value: str, argument: str = "id") -> int:
         raise bad_input(f"{argument}: {exc}") from None
 
 
-def _rule(rule: SegmentRuleInput) -> dict:
-    try:
-        return segment_rules.validate(rule_to_domain(rule))
-    except DomainError as exc:
-        raise bad_input(f"{exc.field}: {exc.message}" if exc.field else exc.message) from None
-
-
 async def _segments(info: Info, pks: list[int]) -> dict[int, Segment]:
     async with info.context.transaction() as conn:
         rows = await segments.segments_by_id(conn, info.context.api_key.workspace_id, pks)
@@ -85,7 +78,7 @@ class SegmentQueries:
         workspace_id = info.context.api_key.workspace_id
         try:
             async with info.context.transaction() as conn:
-                found = await segments.preview(conn, workspace_id, _rule(rule), sample)
+                found = await segments.preview(conn, workspace_id, rule_to_domain(rule), sample)
                 rows = await customers_by_id(conn, workspace_id, found.sample_ids)
         except DomainError as exc:
             raise bad_input(f"{exc.field}: {exc.message}" if exc.field else exc.message) from None
