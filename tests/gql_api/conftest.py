@@ -121,3 +121,14 @@ async def shop(engine):
                                   .limit(1))
     await rescore_workspace(engine, workspace.id)
     return {"workspace": workspace, "admin": admin, "agent": agent, "buyer": to_global_id("Customer", buyer)}
+
+
+MOVE_SEGMENT = """
+mutation Move($input: SegmentUpdateInput!) { segmentUpdate(input: $input) { userErrors { code message } } }"""
+
+
+async def move_city_segment(http, key: str, segment_id: str, city: str) -> None:
+    """Point a rule segment at another city: that city's customers enter, the previous one's leave."""
+    result = await graphql(http, MOVE_SEGMENT, key, input={"id": segment_id, "rule": {
+        "condition": {"field": "city", "op": "EQ", "value": city}}})
+    assert result["data"]["segmentUpdate"]["userErrors"] == []

@@ -21,7 +21,7 @@ from domain.db import unit_of_work
 from domain.vocab import Role
 from domain.workspaces import create_key
 from gql_api import hub
-from tests.gql_api.conftest import graphql, run_app
+from tests.gql_api.conftest import graphql, move_city_segment, run_app
 from tests.helpers import new_workspace
 
 SUBSCRIBE = """
@@ -32,10 +32,6 @@ CUSTOMERS = "subscription { customerChanged { cursor change customerId details }
 CREATE = """
 mutation Create($input: SegmentCreateInput!) {
   segmentCreate(input: $input) { segment { id size } userErrors { code message } }
-}"""
-UPDATE = """
-mutation Update($input: SegmentUpdateInput!) {
-  segmentUpdate(input: $input) { segment { id size } userErrors { code message } }
 }"""
 FEED = """
 query Feed($after: String) {
@@ -91,13 +87,6 @@ async def city(engine, http, shop):
     return made["data"]["segmentCreate"]["segment"]["id"]
 
 
-async def _move(http, key, segment_id, city: str) -> None:
-    """Everyone in `city` (by the rule's value) enters; the previous city's people leave."""
-    result = await graphql(http, UPDATE, key, input={"id": segment_id, "rule": {
-        "condition": {"field": "city", "op": "EQ", "value": city}}})
-    assert result["data"]["segmentUpdate"]["userErrors"] == []
-
-
 async def _feed(http, key, after):
     """Every segment change after `after` (polling segmentChanges to the end), and the last cursor."""
     ids = []
@@ -115,19 +104,19 @@ async def test_a_cut_subscription_resumes_with_every_event_in_order(api_url, htt
     first = await Session.open(api_url, key)
     await first.subscribe(SUBSCRIBE, ids=[city])
     await asyncio.sleep(0.3)  # registered with the hub
-    await _move(http, key, city, "تهران")
+    await move_city_segment(http, key, city, "تهران")
     got = await first.events(3)
     await first.close()  # cut off after three events
     # while away: Tehran's people leave and Shiraz's enter, then Mashhad's
-    await _move(http, key, city, "شیراز")
-    await _move(http, key, city, "مشهد")
+    await move_city_segment(http, key, city, "شیراز")
+    await move_city_segment(http, key, city, "مشهد")
     second = await Session.open(api_url, key)
     await second.subscribe(SUBSCRIBE, after=got[-1]["cursor"], ids=[city])
     expected, _ = await _feed(http, key, start)
     missed = len(expected) - 3
     got += await second.events(missed)
     # ... then live ones follow the replay
-    await _move(http, key, city, "تبریز")
+    await move_city_segment(http, key, city, "تبریز")
     expected, _ = await _feed(http, key, start)
     got += await second.events(len(expected) - len(got))
     await second.close()
@@ -146,7 +135,7 @@ async def test_two_server_processes_both_deliver(database_url, http, shop, city)
             await session.subscribe(SUBSCRIBE, ids=[city])
         await asyncio.sleep(0.5)
         _, start = await _feed(http, key, None)
-        await _move(http, key, city, "کرج")
+        await move_city_segment(http, key, city, "کرج")
         expected, _ = await _feed(http, key, start)
         for session in sessions:
             assert [e["eventId"] for e in await session.events(len(expected))] == expected
@@ -176,7 +165,7 @@ async def test_roles_and_workspaces_limit_what_a_subscriber_gets(engine, api_url
     stranger = await Session.open(api_url, stranger_key)
     await stranger.subscribe(SUBSCRIBE, ids=[city], after="ZXZlbnQ6MA")  # from the very first event
     await asyncio.sleep(0.3)
-    await _move(http, shop["admin"], city, "قم")
+    await move_city_segment(http, shop["admin"], city, "قم")
     with pytest.raises(TimeoutError):
         await stranger.receive(timeout=1.5)
     await stranger.close()
@@ -198,7 +187,7 @@ async def test_a_slow_subscriber_is_cut_off_with_a_close_code(api_url, http, sho
     session = await Session.open(api_url, shop["admin"])
     await session.subscribe(SUBSCRIBE, ids=[city])
     await asyncio.sleep(0.3)
-    await _move(http, shop["admin"], city, "رشت")  # dozens of events land in one read
+    await move_city_segment(http, shop["admin"], city, "رشت")  # dozens of events land in one read
     with pytest.raises(websockets.ConnectionClosed) as closed:
         while True:
             await session.receive()
@@ -209,7 +198,7 @@ async def test_the_python_gql_client_subscribes_and_resumes(api_url, http, shop,
     transport = WebsocketsTransport(url=_ws_url(api_url), init_payload={"Authorization": f"Bearer {shop['admin']}"},
                                     subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL])
     _, start = await _feed(http, shop["admin"], None)
-    await _move(http, shop["admin"], city, "اهواز")
+    await move_city_segment(http, shop["admin"], city, "اهواز")
     expected, _ = await _feed(http, shop["admin"], start)
     got = []
     async with Client(transport=transport) as client:
@@ -230,7 +219,7 @@ async def test_the_npm_graphql_ws_client_subscribes_and_resumes(api_url, http, s
     if not (JS / "node_modules" / "graphql-ws").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=JS, check=True, timeout=300)
     _, start = await _feed(http, shop["admin"], None)
-    await _move(http, shop["admin"], city, "یزد")
+    await move_city_segment(http, shop["admin"], city, "یزد")
     expected, _ = await _feed(http, shop["admin"], start)
     process = await asyncio.create_subprocess_exec(
         NODE, str(JS / "subscribe.mjs"), _ws_url(api_url), shop["admin"], SUBSCRIBE,

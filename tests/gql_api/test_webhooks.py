@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from domain import webhooks
-from tests.gql_api.conftest import _free_port, graphql
+from tests.gql_api.conftest import _free_port, graphql, move_city_segment
 
 CREATE = """
 mutation Create($input: WebhookEndpointCreateInput!) {
@@ -27,8 +27,6 @@ ENDPOINTS = """
 ENABLE = "mutation($id: ID!) { webhookEndpointEnable(input: {id: $id}) { endpoint { enabled } userErrors { code } } }"
 SEGMENT = """
 mutation Create($input: SegmentCreateInput!) { segmentCreate(input: $input) { segment { id } } }"""
-UPDATE = """
-mutation Update($input: SegmentUpdateInput!) { segmentUpdate(input: $input) { userErrors { code } } }"""
 FEED = """
 query Feed($after: String, $ids: [ID!]) {
   segmentChanges(after: $after, first: 1000, segmentIds: $ids) { edges { node { eventId } } }
@@ -84,12 +82,6 @@ async def _segment_and_feed_start(http, key):
     return made["data"]["segmentCreate"]["segment"]["id"]
 
 
-async def _move(http, key, segment_id, city):
-    done = await graphql(http, UPDATE, key, input={"id": segment_id, "rule": {
-        "condition": {"field": "city", "op": "EQ", "value": city}}})
-    assert done["data"]["segmentUpdate"]["userErrors"] == []
-
-
 async def test_deliveries_are_signed_retried_and_complete(http, shop, receiver, monkeypatch):
     monkeypatch.setattr(webhooks, "FIRST_RETRY_SECONDS", 0.1)
     key = shop["admin"]
@@ -98,8 +90,8 @@ async def test_deliveries_are_signed_retried_and_complete(http, shop, receiver, 
     made = (await graphql(http, CREATE, key, input={"url": url, "eventKinds": ["segment.entered", "segment.left"],
                                                     "segmentIds": [segment]}))["data"]["webhookEndpointCreate"]
     assert made["userErrors"] == [] and made["secret"].startswith("whsec_")
-    await _move(http, key, segment, "تهران")
-    await _move(http, key, segment, "شیراز")
+    await move_city_segment(http, key, segment, "تهران")
+    await move_city_segment(http, key, segment, "شیراز")
     expected = [e["node"]["eventId"] for e in (await graphql(http, FEED, key, ids=[segment]))
                 ["data"]["segmentChanges"]["edges"]]
     assert len(expected) > 10
@@ -132,7 +124,7 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_and_resumes_when_enabl
     segment = await _segment_and_feed_start(http, key)
     made = (await graphql(http, CREATE, key, input={"url": url, "segmentIds": [segment]}))["data"]
     endpoint_id = made["webhookEndpointCreate"]["endpoint"]["id"]
-    await _move(http, key, segment, "مشهد")
+    await move_city_segment(http, key, segment, "مشهد")
 
     async def disabled():
         found = next(e for e in (await graphql(http, ENDPOINTS, key))["data"]["webhookEndpoints"]
