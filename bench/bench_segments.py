@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_segments.py [--customers 1000000] [--incremental 300]
                                              [--subscribers 1000] [--segments 100] [--rate 1000] [--seconds 10]
+                                             [--workers 2]
 
 1. Membership at scale: a fresh database gets --customers customers with
    scores (generated in SQL: only segments are measured here). Then, timed:
@@ -10,8 +11,10 @@
    the same way (what a full rescoring adds); and the incremental update of
    one customer's memberships, in its own transaction, as after a purchase
    (p50/p95/p99 of --incremental customers).
-2. Subscription fan-out: one uvicorn process serves --subscribers WebSocket
-   subscribers, each following one of --segments segments; a producer commits
+2. Subscription fan-out: `tribe serve --workers N` (default 2) serves
+   --subscribers WebSocket subscribers, each following one of --segments
+   segments, held by a Node client (bench/js, ws package; `npm ci` on first
+   use) so the load client takes little CPU from the server; a producer commits
    --rate segment events a second (batches every 10 ms, spread over the
    segments) for --seconds; each event reaches the subscribers of its segment.
    Latency is from the producer's commit returning to the client's receipt
@@ -37,7 +40,6 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import websockets
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
@@ -119,12 +121,14 @@ async def membership(engine, workspace_id: int, n: int, incremental: int) -> dic
 
 
 @contextlib.contextmanager
-def server(database_url: str):
+def server(database_url: str, workers: int):
+    """`tribe serve` as a user runs it, with the rate limit out of the way."""
     port = 18_000 + random.randrange(1000)
     env = {**os.environ, "DATABASE_URL": database_url, "TRIBE_RATE_PER_SECOND": "100000",
            "TRIBE_RATE_BURST": "100000", "TRIBE_SEGMENT_REFRESH_MINUTES": "0"}
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "gql_api.asgi:app", "--port", str(port),
-                                "--log-level", "warning"], env=env, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([str(Path(sys.executable).parent / "tribe"), "serve", "--port", str(port),
+                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
             with contextlib.suppress(httpx.TransportError):
@@ -141,33 +145,29 @@ SUBSCRIBE = ("subscription($ids: [ID!]) { segmentMembershipChanged(segmentIds: $
              "{ eventId segmentId customerId } }")
 
 
-async def subscriber(url: str, key: str, segment_id: int, received: list, ready: asyncio.Event, count: list):
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_queue=None) as socket:
-        await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}))
-        await socket.recv()
-        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-            "query": SUBSCRIBE, "variables": {"ids": [to_global_id("Segment", segment_id)]}}}))
-        count[0] += 1
-        if count[0] == count[1]:
-            ready.set()
-        async for message in socket:
-            data = json.loads(message)
-            if data["type"] == "next":
-                received.append((data["payload"]["data"]["segmentMembershipChanged"]["eventId"],
-                                 time.time()))
+JS = Path(__file__).parent / "js"
+
+
+async def subscribers_process(url: str, key: str, subscribers: int, n_segments: int):
+    """The Node client (bench/js/fanout_client.mjs), once every subscriber is subscribed."""
+    if not (JS / "node_modules").exists():
+        subprocess.run(["npm", "ci", "--silent"], cwd=JS, check=True)
+    segment_ids = [to_global_id("Segment", 1 + i) for i in range(n_segments)]
+    client = await asyncio.create_subprocess_exec(
+        "node", str(JS / "fanout_client.mjs"), url, key, SUBSCRIBE, json.dumps(segment_ids), str(subscribers),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**30)
+    line = await asyncio.wait_for(client.stdout.readline(), 120)
+    if line.strip() != b"ready":
+        raise RuntimeError(f"the subscribers did not start: {line!r}")
+    return client
 
 
 async def fan_out(engine, database_url: str, workspace_id: int, subscribers: int, n_segments: int, rate: int,
-                  seconds: float) -> dict:
+                  seconds: float, workers: int) -> dict:
     async with unit_of_work(engine) as conn:
         key, _ = await create_key(conn, workspace_id, Role.INTEGRATOR)
-    received: list = []
-    ready = asyncio.Event()
-    with server(database_url) as url:
-        count = [0, subscribers]
-        tasks = [asyncio.create_task(subscriber(url, key, 1 + i % n_segments, received, ready, count))
-                 for i in range(subscribers)]
-        await asyncio.wait_for(ready.wait(), 120)
+    with server(database_url, workers) as url:
+        client = await subscribers_process(url, key, subscribers, n_segments)
         await asyncio.sleep(2.0)  # every subscription registered with the hub
         committed: dict[str, float] = {}
         dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -193,21 +193,19 @@ async def fan_out(engine, database_url: str, workspace_id: int, subscribers: int
             await asyncio.sleep(max(0.0, started + tick * 0.01 - time.time()))
         produced = len(committed)
         expected = produced * subscribers // n_segments
-        deadline = time.time() + 30
-        while len(received) < expected and time.time() < deadline:
-            await asyncio.sleep(0.1)
         await producer.close()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(5.0)  # the tail still on its way
+        client.stdin.close()
+        output, _ = await client.communicate()
+    received = [(r["eventId"], r["at"] / 1000) for r in map(json.loads, output.splitlines())]
     latencies = [(at - committed[event_id]) * 1000 for event_id, at in received if event_id in committed]
-    result = {"subscribers": subscribers, "segments": n_segments, "events": produced,
+    result = {"workers": workers, "subscribers": subscribers, "segments": n_segments, "events": produced,
               "events_per_second": produced / seconds, "messages_expected": expected,
               "messages_received": len(received), "messages_per_second": len(received) / seconds,
               "latency_ms": {q: percentile(latencies, p) for q, p in (("p50", .5), ("p95", .95), ("p99", .99),
                                                                        ("max", 1.0))}}
     print(f"  {produced:,} events in {seconds:.0f} s ({result['events_per_second']:,.0f}/s) to {subscribers:,} "
-          f"subscribers over {n_segments} segments: {len(received):,} of ~{expected:,} messages received; "
+          f"subscribers over {n_segments} segments, {workers} worker(s): {len(received):,} of ~{expected:,} messages received; "
           f"commit-to-receipt p50 {result['latency_ms']['p50']:.0f} ms, p95 {result['latency_ms']['p95']:.0f} ms, "
           f"p99 {result['latency_ms']['p99']:.0f} ms, max {result['latency_ms']['max']:.0f} ms", flush=True)
     return result
@@ -221,6 +219,7 @@ async def main() -> None:
     parser.add_argument("--segments", type=int, default=100)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers serving the subscribers")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         server_url = os.environ.get("DATABASE_URL") or stack.enter_context(embedded_pg.throwaway())
@@ -244,7 +243,7 @@ async def main() -> None:
             async with unit_of_work(engine) as conn:
                 fanout_workspace = await create_workspace(conn, "fanout")
             results["fan_out"] = await fan_out(engine, database_url, fanout_workspace.id, args.subscribers,
-                                               args.segments, args.rate, args.seconds)
+                                               args.segments, args.rate, args.seconds, args.workers)
         finally:
             await engine.dispose()
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -26,7 +27,13 @@ from gql_api.observability import RequestLog, metrics_endpoint
 from gql_api.hub import Hub
 from gql_api.scheduler import refit_all, refresh_time_windows, run_every
 from gql_api.schema import schema
+from gql_api.shared_execution import Recent
 from gql_api.webhook_dispatcher import run_dispatcher
+
+
+# Encoded subscription payloads, by the identity of the result data they encode
+# (the data object is kept alive with its encoding, so its id is not reused).
+encoded_payloads = Recent()
 
 
 class TribeGraphQL(GraphQL):
@@ -34,6 +41,18 @@ class TribeGraphQL(GraphQL):
         super().__init__(schema, **kwargs)
         self.engine = engine
         self.hub: Hub | None = None
+
+    def encode_json(self, data: object) -> str | bytes:
+        """A subscription message whose payload is a result shared by several
+        subscribers (gql_api/shared_execution.py) has that payload encoded once."""
+        payload = data.get("payload") if isinstance(data, dict) and data.get("type") == "next" else None
+        if not isinstance(payload, dict) or payload.keys() != {"data"}:
+            return super().encode_json(data)
+        key = id(payload["data"])
+        shared = encoded_payloads.get(key)
+        if shared is None or shared[0] is not payload["data"]:  # the id alone may be a reused one
+            shared = encoded_payloads.remember(key, (payload["data"], super().encode_json(payload)))
+        return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{shared[1]}}}'
 
     async def get_context(self, request, response) -> Context:
         return Context(engine=self.engine, api_key=await _api_key(self.engine, request.headers.get("authorization")),

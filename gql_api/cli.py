@@ -236,8 +236,10 @@ def _serve(args) -> None:
     if key:
         print(f"admin API key for workspace '{DEMO_WORKSPACE}' (send as `Authorization: Bearer <key>`):\n{key}")
     sys.stdout.flush()
+    # No permessage-deflate: subscription messages are a few hundred bytes, and
+    # compressing each one cost more CPU than the rest of sending it.
     uvicorn.run("gql_api.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                log_level="warning" if not args.dev else "info")
+                ws_per_message_deflate=False, log_level="warning" if not args.dev else "info")
 
 
 # --- parser ------------------------------------------------------------------

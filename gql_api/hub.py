@@ -54,11 +54,43 @@ class Subscriber:
             self.overflowed = True  # the full queue wakes the stream, which sees this and gives up
 
 
+@dataclass
+class Listeners:
+    """A workspace's subscribers, indexed by the segment they follow, so an event
+    is offered to the few that may want it rather than tried against all."""
+
+    every_segment: set[Subscriber] = field(default_factory=set)
+    by_segment: dict[int, set[Subscriber]] = field(default_factory=dict)
+
+    def add(self, subscriber: Subscriber) -> None:
+        if subscriber.segment_ids is None:
+            self.every_segment.add(subscriber)
+        for segment_id in subscriber.segment_ids or ():
+            self.by_segment.setdefault(segment_id, set()).add(subscriber)
+
+    def discard(self, subscriber: Subscriber) -> None:
+        self.every_segment.discard(subscriber)
+        for segment_id in subscriber.segment_ids or ():
+            group = self.by_segment.get(segment_id, set())
+            group.discard(subscriber)
+            if not group:
+                self.by_segment.pop(segment_id, None)
+
+    def __bool__(self) -> bool:
+        return bool(self.every_segment or self.by_segment)
+
+    def deliver(self, event: Event) -> None:
+        for group in (self.every_segment, self.by_segment.get(event.segment_id, ())):
+            for subscriber in group:
+                if subscriber.wants(event):
+                    subscriber.offer(event)
+
+
 class Hub:
     def __init__(self, engine: AsyncEngine, poll_seconds: float = POLL_SECONDS):
         self.engine = engine
         self.poll_seconds = poll_seconds
-        self.subscribers: dict[int, set[Subscriber]] = {}
+        self.subscribers: dict[int, Listeners] = {}
         self.read_up_to: dict[int, int] = {}  # per workspace: the last seq handed out
         self.dirty: set[int] = set()
         self.wake = asyncio.Event()
@@ -132,10 +164,9 @@ class Hub:
             if not found:
                 return
             self.read_up_to[workspace_id] = found[-1].seq
-            for subscriber in list(self.subscribers.get(workspace_id, ())):
-                for event in found:
-                    if subscriber.wants(event):
-                        subscriber.offer(event)
+            listeners = self.subscribers.get(workspace_id, Listeners())
+            for event in found:
+                listeners.deliver(event)
             if len(found) < MAX_PAGE:
                 return
 
@@ -147,7 +178,7 @@ class Hub:
             async with unit_of_work(self.engine) as conn:
                 newest = await last_seq(conn, workspace_id)
             self.read_up_to.setdefault(workspace_id, newest)
-        self.subscribers.setdefault(workspace_id, set()).add(subscriber)
+        self.subscribers.setdefault(workspace_id, Listeners()).add(subscriber)
 
     def _unregister(self, subscriber: Subscriber) -> None:
         group = self.subscribers.get(subscriber.workspace_id)

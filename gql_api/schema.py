@@ -28,6 +28,7 @@ from gql_api.scoring_queries import ScoringQueries
 from gql_api.segments.mutations import SegmentMutations
 from gql_api.segments.queries import SegmentQueries
 from gql_api.segments.types import Segment
+from gql_api.shared_execution import SharedEventExecution
 from gql_api.webhooks.schema import WebhookMutations, WebhookQueries
 
 
@@ -62,6 +63,18 @@ def _unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
 
 
+class MaskUnexpectedErrors(MaskErrors):
+    """MaskErrors, without its isinstance check against a runtime Protocol:
+    that check ran for every subscription message and cost more than the rest."""
+
+    def __init__(self):
+        super().__init__(should_mask_error=_unexpected, error_message="Internal error.")
+
+    def _process_result(self, result: object) -> None:
+        if errors := getattr(result, "errors", None):
+            result.errors = self._process_errors(errors)
+
+
 class TribeSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         # Log what needs a developer's attention; a client's bad query does not.
@@ -72,8 +85,8 @@ class TribeSchema(strawberry.Schema):
 
 schema = TribeSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      types=[Customer, Note, Purchase, Interaction, Segment],
-                     extensions=[*limits.EXTENSIONS, OperationMetrics,
-                                 lambda: MaskErrors(should_mask_error=_unexpected, error_message="Internal error.")])
+                     extensions=[*limits.EXTENSIONS, OperationMetrics, MaskUnexpectedErrors],
+                     execution_context_class=SharedEventExecution)
 
 
 if __name__ == "__main__":

@@ -13,16 +13,23 @@ from gql_api.events.queries import LISTENERS, after_seq
 from gql_api.events.types import CustomerEvent, SegmentMembershipEvent
 from gql_api.hub import SubscriberTooSlow
 from gql_api.segments.queries import segment_pk
+from gql_api.shared_execution import Recent
 
 # Close code for a subscriber whose buffer overflowed (4000-4999 are the application's).
 TOO_SLOW = 4008
 
 
-async def _events(info: Info, kinds, segment_ids, after: str | None):
+# Subscribers woken by the same event get the same GraphQL object for it, which
+# is what lets its execution be shared (gql_api/shared_execution.py).
+_converted = Recent()
+
+
+async def _events(info: Info, kinds, segment_ids, after: str | None, graphql_type):
     position = after_seq(after)
     try:
         async for event in info.context.hub.stream(info.context.api_key.workspace_id, kinds, segment_ids, position):
-            yield event
+            key = (graphql_type, event.workspace_id, event.seq)
+            yield _converted.get(key) or _converted.remember(key, graphql_type.from_event(event))
     except SubscriberTooSlow as exc:
         await info.context.request.close(code=TOO_SLOW, reason=str(exc)[:120])
 
@@ -36,12 +43,12 @@ class Subscription:
     async def segment_membership_changed(self, info: Info, segment_ids: list[strawberry.ID] | None = None,
                                          after: str | None = None) -> AsyncGenerator[SegmentMembershipEvent, None]:
         pks = frozenset(segment_pk(i, "segmentIds") for i in segment_ids) if segment_ids is not None else None
-        async for event in _events(info, SEGMENT_KINDS, pks, after):
-            yield SegmentMembershipEvent.from_event(event)
+        async for event in _events(info, SEGMENT_KINDS, pks, after, SegmentMembershipEvent):
+            yield event
 
     @strawberry.subscription(permission_classes=LISTENERS,
                              description="Customers created, updated, deleted, erased, buying or being served; "
                                          "resumable with `after` like segmentMembershipChanged.")
     async def customer_changed(self, info: Info, after: str | None = None) -> AsyncGenerator[CustomerEvent, None]:
-        async for event in _events(info, CUSTOMER_KINDS, None, after):
-            yield CustomerEvent.from_event(event)
+        async for event in _events(info, CUSTOMER_KINDS, None, after, CustomerEvent):
+            yield event

@@ -21,6 +21,7 @@ from domain.db import unit_of_work
 from domain.vocab import Role
 from domain.workspaces import create_key
 from gql_api import hub
+from gql_api.shared_execution import SharedEventExecution
 from tests.gql_api.conftest import graphql, move_city_segment, run_app
 from tests.helpers import new_workspace
 
@@ -169,6 +170,37 @@ async def test_roles_and_workspaces_limit_what_a_subscriber_gets(engine, api_url
     with pytest.raises(TimeoutError):
         await stranger.receive(timeout=1.5)
     await stranger.close()
+
+
+ALIASED = """
+subscription Changes($ids: [ID!]) { segmentMembershipChanged(segmentIds: $ids) { id: eventId what: change } }"""
+
+
+async def test_subscribers_asking_the_same_share_an_execution_and_the_others_get_their_own(
+        engine, api_url, http, shop, city, monkeypatch):
+    executions = []
+    execute = SharedEventExecution.execute_operation
+    monkeypatch.setattr(SharedEventExecution, "execute_operation", lambda self, serially=None: executions.append(
+        self.operation.operation.value) or execute(self, serially))
+    async with unit_of_work(engine) as conn:
+        integrator, _ = await create_key(conn, shop["workspace"].id, Role.INTEGRATOR)
+    same = [await Session.open(api_url, shop["admin"]) for _ in range(3)]
+    aliased = await Session.open(api_url, shop["admin"])
+    other_role = await Session.open(api_url, integrator)
+    for session in [*same, other_role]:
+        await session.subscribe(SUBSCRIBE, ids=[city])
+    await aliased.subscribe(ALIASED, ids=[city])
+    await asyncio.sleep(0.3)
+    _, start = await _feed(http, shop["admin"], None)
+    await move_city_segment(http, shop["admin"], city, "یزد")
+    expected, _ = await _feed(http, shop["admin"], start)
+    got = [await session.events(len(expected)) for session in [*same, other_role]]
+    assert [e["eventId"] for e in got[0]] == expected and got[0] == got[1] == got[2] == got[3]
+    assert await aliased.events(len(expected)) == [{"id": e["eventId"], "what": e["change"]} for e in got[0]]
+    # once for the three alike, once for the other document, once for the other role
+    assert executions.count("subscription") == 3 * len(expected)
+    for session in [*same, aliased, other_role]:
+        await session.close()
 
 
 async def test_customer_changes_arrive_too(api_url, http, shop):
