@@ -18,7 +18,8 @@ import functools
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Text, any_, bindparam, case, func, literal, select, true, tuple_, union_all, update
+from sqlalchemy import (BigInteger, Text, and_, any_, bindparam, case, func, literal, select, true, tuple_, union_all,
+                        update)
 from sqlalchemy.dialects.postgresql import ARRAY, array, insert
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -74,12 +75,58 @@ async def sync(conn: AsyncConnection, workspace_id: int, reason: str, customer_i
     up to date for `customer_ids` (None: everyone); the number of changes."""
     changed = 0
     for group in levels(await rule_segments(conn, workspace_id, segment_ids)):
-        statement = _sync_statement(workspace_id, tuple((s.id, json.dumps(s.rule, sort_keys=True)) for s in group),
-                                    customer_ids is not None)
-        changed += await conn.scalar(statement, {"reason": reason, "customer_ids": customer_ids or []})
+        key = tuple((s.id, json.dumps(s.rule, sort_keys=True)) for s in group)
+        if customer_ids is None and len(key) == 1:
+            changed += await _sync_one_segment(conn, workspace_id, key[0], reason)
+        else:
+            statement = _sync_statement(workspace_id, key, customer_ids is not None)
+            changed += await conn.scalar(statement, {"reason": reason, "customer_ids": customer_ids or []})
     if changed:
         await notify(conn, workspace_id)
     return changed
+
+
+async def _sync_one_segment(conn: AsyncConnection, workspace_id: int, segment: tuple[int, str], reason: str) -> int:
+    """One segment for everyone (a rule edited, a segment created) in two
+    statements: a read-only one finds the changes, which PostgreSQL may run in
+    parallel (never a statement that writes), then only those are written."""
+    found = (await conn.execute(_changes_statement(workspace_id, segment))).all()
+    if not found:
+        return 0
+    entering = [r.customer_id for r in found if r.entering]
+    leaving = [r.customer_id for r in found if not r.entering]
+    return await conn.scalar(_listed_changes_statement(workspace_id), {
+        "reason": reason, "entering_customers": entering, "entering_segments": [segment[0]] * len(entering),
+        "leaving_customers": leaving, "leaving_segments": [segment[0]] * len(leaving)})
+
+
+@functools.lru_cache(maxsize=512)
+def _changes_statement(workspace_id: int, segment: tuple[int, str]):
+    """(customer_id, entering) for every customer whose match of the rule and
+    open stay in the segment disagree: one pass joining each customer to their
+    stay. Deleted customers are not visited: their stays closed when they were
+    deleted (leave_all)."""
+    c = customers.c
+    segment_id, rule = segment
+    stay = segment_memberships.alias("stay")
+    matches = segment_rules.compile_rule(json.loads(rule))
+    return (select(c.id.label("customer_id"), matches.label("entering"))
+            .select_from(customers.outerjoin(customer_scores, customer_scores.c.customer_id == c.id)
+                         .outerjoin(stay, and_(stay.c.customer_id == c.id, stay.c.segment_id == segment_id,
+                                               stay.c.left_at.is_(None), stay.c.workspace_id == workspace_id)))
+            .where(c.workspace_id == workspace_id, c.deleted_at.is_(None), matches != stay.c.customer_id.is_not(None)))
+
+
+@functools.lru_cache(maxsize=64)
+def _listed_changes_statement(workspace_id: int):
+    """apply_changes for (customer, segment) pairs given as arrays."""
+    def pairs(name: str):
+        listed = func.unnest(bindparam(f"{name}_customers", type_=ARRAY(BigInteger)),
+                             bindparam(f"{name}_segments", type_=ARRAY(BigInteger))) \
+            .table_valued("customer_id", "segment_id").render_derived(name=name)
+        return select(listed.c.customer_id, listed.c.segment_id)
+    return apply_changes(workspace_id, bindparam("reason", type_=Text), entering=pairs("entering"),
+                         leaving=pairs("leaving"))
 
 
 @functools.lru_cache(maxsize=512)
