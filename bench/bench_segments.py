@@ -105,17 +105,22 @@ async def membership(engine, workspace_id: int, n: int, incremental: int) -> dic
             print(f"  {label:<22} {phase:<32} {seconds:7.2f} s  {changes:>9,} changes", flush=True)
     async with unit_of_work(engine) as conn:
         ids = list(await conn.scalars(text("SELECT id FROM customers WHERE workspace_id = :w"), {"w": workspace_id}))
-    latencies = []
+    whole, sync_only = [], []
     for customer_id in random.Random(1).sample(ids, incremental):
         started = time.perf_counter()
         async with tenant_transaction(engine, workspace_id) as conn:
             await conn.execute(text("UPDATE customer_scores SET clv = clv * 1.5 WHERE customer_id = :c"),
                                {"c": customer_id})
+            syncing = time.perf_counter()
             await segment_membership.sync(conn, workspace_id, "purchase recorded", [customer_id])
-        latencies.append((time.perf_counter() - started) * 1000)
-    results["incremental ms"] = {q: percentile(latencies, p) for q, p in (("p50", .5), ("p95", .95), ("p99", .99))}
-    print(f"  incremental, one customer (score write + all 25 segments + events, own transaction): "
-          f"p50 {results['incremental ms']['p50']:.2f} ms, p95 {results['incremental ms']['p95']:.2f} ms, "
+            sync_only.append((time.perf_counter() - syncing) * 1000)
+        whole.append((time.perf_counter() - started) * 1000)
+    for label, latencies in (("incremental ms", whole), ("incremental sync ms", sync_only)):
+        results[label] = {q: percentile(latencies, p) for q, p in (("p50", .5), ("p95", .95), ("p99", .99))}
+    print(f"  incremental, one customer: the membership update (all 25 segments + events) "
+          f"p50 {results['incremental sync ms']['p50']:.2f} ms, p95 {results['incremental sync ms']['p95']:.2f} ms, "
+          f"p99 {results['incremental sync ms']['p99']:.2f} ms; with the score write and the commit, in its own "
+          f"transaction p50 {results['incremental ms']['p50']:.2f} ms, p95 {results['incremental ms']['p95']:.2f} ms, "
           f"p99 {results['incremental ms']['p99']:.2f} ms", flush=True)
     return results
 

@@ -18,8 +18,8 @@ import functools
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import (BigInteger, Text, and_, any_, bindparam, case, func, literal, select, true, tuple_, union_all,
-                        update)
+from sqlalchemy import (BigInteger, Text, and_, any_, bindparam, case, func, literal, select, text, true, tuple_,
+                        union_all, update)
 from sqlalchemy.dialects.postgresql import ARRAY, array, insert
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -78,11 +78,22 @@ async def sync(conn: AsyncConnection, workspace_id: int, reason: str, customer_i
         key = tuple((s.id, json.dumps(s.rule, sort_keys=True)) for s in group)
         if customer_ids is None and len(key) == 1:
             changed += await _sync_one_segment(conn, workspace_id, key[0], reason)
+        elif customer_ids is None:
+            changed += await conn.scalar(_sync_statement(workspace_id, key, False), {"reason": reason})
         else:
-            statement = _sync_statement(workspace_id, key, customer_ids is not None)
-            changed += await conn.scalar(statement, {"reason": reason, "customer_ids": customer_ids or []})
+            changed += await _sync_some(conn, _sync_statement(workspace_id, key, True), customer_ids, reason)
     if changed:
         await notify(conn, workspace_id)
+    return changed
+
+
+async def _sync_some(conn: AsyncConnection, statement, customer_ids: list[int], reason: str) -> int:
+    """PostgreSQL planned the statement afresh at each call for some customers
+    (a custom plan for the array of ids), which took longer than running it;
+    its generic plan is as good for any handful of customers."""
+    await conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    changed = await conn.scalar(statement, {"reason": reason, "customer_ids": customer_ids})
+    await conn.execute(text("SET LOCAL plan_cache_mode = DEFAULT"))
     return changed
 
 
