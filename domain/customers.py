@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import REAL, Row, cast, delete, exists, func, insert, select, update
+from sqlalchemy import REAL, Row, and_, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import customers_changed
@@ -236,6 +236,18 @@ def _visible(workspace_id: int, where: CustomerFilter | None, columns=None):
     return statement.where(*where.conditions()) if where else statement
 
 
+# What a customer list may be ordered by, besides age (the id). Customers
+# without the value (not scored yet, never bought) come last either way.
+ORDERS = {
+    "created_at": customers.c.created_at,
+    "clv": customer_scores.c.clv,
+    "churn_risk": 1 - customer_scores.c.probability_alive,
+    "loyalty": customer_scores.c.loyalty,
+    "total_spend": customer_scores.c.total_spend,
+    "last_purchase_at": customer_scores.c.last_purchase_at,
+}
+
+
 async def customer_page(conn: AsyncConnection, workspace_id: int, first: int, after: int | None,
                         where: CustomerFilter | None = None) -> list[Row]:
     """Up to `first` + 1 customers after id `after`, oldest first (keyset: the
@@ -243,6 +255,24 @@ async def customer_page(conn: AsyncConnection, workspace_id: int, first: int, af
     query = _visible(workspace_id, where).order_by(customers.c.id).limit(first + 1)
     if after is not None:
         query = query.where(customers.c.id > after)
+    return list(await conn.execute(query))
+
+
+async def ordered_customer_page(conn: AsyncConnection, workspace_id: int, first: int, order: str, descending: bool,
+                                after: tuple[Any, int] | None, where: CustomerFilter | None = None) -> list[Row]:
+    """Up to `first` + 1 customers by ORDERS[order] (rows carry it as
+    `sort_value`), ties by id; `after` = (sort_value, id) of the previous
+    page's last row (keyset, missing values last)."""
+    value = ORDERS[order]
+    query = (_visible(workspace_id, where, [customers, value.label("sort_value")])
+             .order_by((value.desc() if descending else value.asc()).nulls_last(), customers.c.id).limit(first + 1))
+    if after is not None:
+        last, pk = after
+        if last is None:
+            query = query.where(value.is_(None), customers.c.id > pk)
+        else:
+            beyond = value < last if descending else value > last
+            query = query.where(or_(beyond, and_(value == last, customers.c.id > pk), value.is_(None)))
     return list(await conn.execute(query))
 
 

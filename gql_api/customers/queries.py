@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
 from domain import customers as domain_customers
-from domain.customers import count_customers, count_matches, customer_page, customers_by_id, search_customers
+from domain.customers import (count_customers, count_matches, customer_page, customers_by_id, ordered_customer_page,
+                              search_customers)
 from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
 from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment, Trait
 from gql_api.errors import bad_input
@@ -61,6 +63,46 @@ class CustomerFilter:
             segment_ids=[segment_pk(i, "filter.segments") for i in self.segments] if self.segments else None)
 
 
+CustomerOrderField = strawberry.enum(
+    Enum("CustomerOrderField", {key.upper(): key for key in domain_customers.ORDERS}),
+    description="What to order customers by; customers without the value (not scored yet, no purchase) come last.")
+
+
+@strawberry.enum(description="Ascending or descending.")
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="An order for `customers`; ties go oldest first.")
+class CustomerOrder:
+    field: CustomerOrderField
+    direction: OrderDirection = OrderDirection.ASC
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def _order_cursor(order: CustomerOrder, value, pk: int) -> str:
+    """The order, the row's value (exactly: floats by repr, times in whole
+    microseconds) and its id."""
+    if isinstance(value, datetime.datetime):
+        value = (value - _EPOCH) // _MICROSECOND
+    return to_cursor(order.field.value, "" if value is None else repr(value), pk)
+
+
+def _order_position(order: CustomerOrder, cursor: str) -> tuple:
+    field, value, pk = from_cursor(cursor, 3)
+    if field != order.field.value:
+        raise ValueError(cursor)
+    if value == "":
+        return None, int(pk)
+    if order.field.value.endswith("_at"):
+        return _EPOCH + int(value) * _MICROSECOND, int(pk)
+    return float(value), int(pk)
+
+
 @strawberry.type
 class CustomerQueries:
     @strawberry.field(permission_classes=[IsAuthenticated], description="A customer by global id, or null.")
@@ -74,17 +116,23 @@ class CustomerQueries:
         return Customer.from_row(found[pk]) if pk in found else None
 
     @strawberry.field(permission_classes=[IsAuthenticated],
-                      description="Customers, oldest first; with `search`, best match first (fuzzy, over names, "
-                                  "company, email and phone; Persian and Arabic spellings and digits alike).")
+                      description="Customers, oldest first or in `orderBy`'s order; with `search`, best match "
+                                  "first (fuzzy, over names, company, email and phone; Persian and Arabic "
+                                  "spellings and digits alike).")
     async def customers(self, info: Info, first: int = 20, after: str | None = None, search: str | None = None,
-                        filter: CustomerFilter | None = None) -> CustomerConnection:
+                        filter: CustomerFilter | None = None, order_by: CustomerOrder | None = None
+                        ) -> CustomerConnection:
         if not 0 <= first <= MAX_PAGE:
             raise bad_input(f"first must be between 0 and {MAX_PAGE}")
         if search is not None and not 0 < len(search.strip()) <= MAX_SEARCH:
             raise bad_input(f"search must be 1 to {MAX_SEARCH} characters")
+        if search is not None and order_by is not None:
+            raise bad_input("search results come best match first: leave out orderBy")
         workspace_id = info.context.api_key.workspace_id
         try:
-            if search is None:
+            if order_by is not None:
+                position = _order_position(order_by, after) if after else None
+            elif search is None:
                 position = int(from_cursor(after, 1)[0]) if after else None
             else:
                 score, pk = from_cursor(after, 2) if after else (None, None)
@@ -93,15 +141,24 @@ class CustomerQueries:
             raise bad_input(f"{after!r} is not a cursor of this list") from None
         where = filter.to_domain() if filter else None
         async with info.context.transaction() as conn:
-            if search is None:
+            if order_by is not None:
+                rows = await ordered_customer_page(conn, workspace_id, first, order_by.field.value,
+                                                   order_by.direction is OrderDirection.DESC, position, where)
+                total = await count_customers(conn, workspace_id, where)
+            elif search is None:
                 rows = await customer_page(conn, workspace_id, first, position, where)
                 total = await count_customers(conn, workspace_id, where)
             else:
                 rows = await search_customers(conn, workspace_id, search, first + 1, position, where)
                 total = await count_matches(conn, workspace_id, search, where)
         page = rows[:first]
-        edges = [CustomerEdge(cursor=to_cursor(r.id) if search is None else to_cursor(repr(float(r.score)), r.id),
-                              node=Customer.from_row(r)) for r in page]
+
+        def cursor(row) -> str:
+            if order_by is not None:
+                return _order_cursor(order_by, row.sort_value, row.id)
+            return to_cursor(row.id) if search is None else to_cursor(repr(float(row.score)), row.id)
+
+        edges = [CustomerEdge(cursor=cursor(r), node=Customer.from_row(r)) for r in page]
         return CustomerConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None),

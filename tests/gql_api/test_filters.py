@@ -9,6 +9,7 @@ from domain.scoring_pipeline import rescore_workspace
 from domain.tables import customer_scores, customers
 from domain.vocab import Role
 from domain.workspaces import create_key
+from gql_api.ids import to_global_id
 from tests.gql_api.conftest import graphql
 from tests.helpers import new_workspace
 
@@ -82,3 +83,50 @@ async def test_filters_combine_with_search_and_paging(http, engine, store):
     assert len(seen) == len(set(seen)) == await _api_count(http, key, where)
     searched = await _api_count(http, key, where, q="demo-00001")
     assert 0 < searched <= len(seen)
+
+
+ORDERED = """
+query Ordered($order: CustomerOrder, $after: String, $filter: CustomerFilter) {
+  customers(orderBy: $order, first: 45, after: $after, filter: $filter) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id } }
+  }
+}"""
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("CLV", customer_scores.c.clv), ("CHURN_RISK", 1 - customer_scores.c.probability_alive),
+    ("LAST_PURCHASE_AT", customer_scores.c.last_purchase_at), ("CREATED_AT", customers.c.created_at)])
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+async def test_ordered_pages_walk_everyone_in_the_order_the_tables_give(http, engine, store, field, value, direction):
+    workspace, key = store
+    async with unit_of_work(engine) as conn:
+        rows = (await conn.execute(
+            select(customers.c.id, value.label("v")).select_from(
+                customers.outerjoin(customer_scores, customer_scores.c.customer_id == customers.c.id))
+            .where(customers.c.workspace_id == workspace.id, customers.c.deleted_at.is_(None))
+            .order_by(customers.c.id))).all()
+    known = sorted([r for r in rows if r.v is not None], key=lambda r: r.v, reverse=direction == "DESC")
+    expected = [to_global_id("Customer", r.id) for r in known + [r for r in rows if r.v is None]]
+    got, after = [], None
+    while True:
+        body = await graphql(http, ORDERED, key, order={"field": field, "direction": direction}, after=after)
+        assert "errors" not in body, body
+        page = body["data"]["customers"]
+        got += [e["node"]["id"] for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    assert got == expected and page["totalCount"] == len(rows)
+    if field == "LAST_PURCHASE_AT":
+        assert any(r.v is None for r in rows), "some customers never bought: missing values come last"
+
+
+async def test_an_order_refuses_a_cursor_of_another_order_and_search(http, store):
+    _, key = store
+    first = await graphql(http, ORDERED, key, order={"field": "CLV"})
+    cursor = first["data"]["customers"]["pageInfo"]["endCursor"]
+    for order in ({"field": "LOYALTY"}, None):
+        body = await graphql(http, ORDERED, key, order=order, after=cursor)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    body = await graphql(http, "query { customers(search: \"a\", orderBy: {field: CLV}) { totalCount } }", key)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
