@@ -37,9 +37,10 @@ encoded_payloads = Recent()
 
 
 class TribeGraphQL(GraphQL):
-    def __init__(self, engine: AsyncEngine | None, **kwargs):
+    def __init__(self, engine: AsyncEngine | None, dev: bool = False, **kwargs):
         super().__init__(schema, **kwargs)
         self.engine = engine
+        self.dev = dev
         self.hub: Hub | None = None
 
     def encode_json(self, data: object) -> str | bytes:
@@ -56,7 +57,7 @@ class TribeGraphQL(GraphQL):
 
     async def get_context(self, request, response) -> Context:
         return Context(engine=self.engine, api_key=await _api_key(self.engine, request.headers.get("authorization")),
-                       hub=self.hub, request=request)
+                       hub=self.hub, request=request, dev=self.dev)
 
     async def on_ws_connect(self, context: Context):
         """The API key comes with the upgrade request or in connection_init's
@@ -128,7 +129,7 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
     # short wait for connection_init.
     # strawberry refuses the handshake (HTTP 403) of a browser page from an
     # origin not listed; clients that send no Origin are not browsers.
-    graphql = TribeGraphQL(engine, allowed_origins=["*"] if dev else allowed_origins or [],
+    graphql = TribeGraphQL(engine, dev=dev, allowed_origins=["*"] if dev else allowed_origins or [],
                            graphql_ide="graphiql" if dev else None,
                            subscription_protocols=("graphql-transport-ws",),
                            connection_init_wait_timeout=timedelta(seconds=5))

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from domain.db import tenant_transaction
+from domain.vocab import Role
 from domain.workspaces import ApiKey
 from gql_api.dataloaders import Loaders
 from gql_api.hub import Hub
@@ -25,6 +26,13 @@ class Context:
     request: Request | WebSocket | None = None
     # What a WebSocket client sent in connection_init (strawberry fills it in).
     connection_params: dict | None = None
+    dev: bool = False
+
+    @property
+    def schema_open(self) -> bool:
+        """Whether introspection and "Did you mean" hints are on: in development
+        mode, and for ADMIN keys (the key may arrive late, in connection_init)."""
+        return self.dev or (self.api_key is not None and self.api_key.role is Role.ADMIN)
 
     @cached_property
     def loaders(self) -> Loaders:

@@ -5,7 +5,10 @@
   may be asked for, and a list field's page size (`first`, default 20, a
   variable counts as the maximum 100) multiplies everything below it;
 - request bodies over `MAX_BODY_BYTES` are refused before they are read whole;
-- requests per API key are rate-limited (token bucket, per server process).
+- requests per API key are rate-limited (token bucket, per server process);
+- outside development mode, only ADMIN keys may introspect the schema or get
+  "Did you mean ...?" hints: others learn the schema from the published
+  contract, not by probing.
 
 Their errors are validation errors with a message meant for the client, so the
 error mask (schema.py) lets them through.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 
 from graphql import (
     FieldNode,
@@ -28,8 +32,10 @@ from graphql import (
     ValidationRule,
     VariableNode,
 )
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter,
+                                   SchemaExtension)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -83,7 +89,27 @@ def _page(field: FieldNode) -> int:
     return _LIST_SIZES.get(field.name.value, 1)
 
 
+class SchemaPrivacy(SchemaExtension):
+    """Introspection refused (a validation error) and suggestions cut from
+    error messages, unless the context's `schema_open`."""
+
+    def _closed(self) -> bool:
+        return not getattr(self.execution_context.context, "schema_open", True)
+
+    def on_operation(self) -> Iterator[None]:
+        closed = self._closed()
+        if closed:
+            self.execution_context.validation_rules = (*self.execution_context.validation_rules,
+                                                       NoSchemaIntrospectionCustomRule)
+        yield
+        if closed:
+            result = self.execution_context.result
+            for error in [*(self.execution_context.pre_execution_errors or ()), *(getattr(result, "errors", None) or ())]:
+                error.message = error.message.split(" Did you mean")[0]
+
+
 EXTENSIONS = [
+    SchemaPrivacy,
     lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
     lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -2,6 +2,9 @@
 
 import pytest
 
+from domain.db import unit_of_work
+from domain.vocab import Role
+from domain.workspaces import create_key
 from tests.gql_api.conftest import graphql
 
 
@@ -94,3 +97,19 @@ async def test_each_key_is_rate_limited_on_its_own(engine, admin):
     assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]
     assert other.status_code == 200  # another key has its own bucket
     assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED" and refused.headers["retry-after"]
+
+
+async def test_only_admin_keys_introspect_and_get_suggestions_outside_development(http, engine, admin):
+    workspace, admin_key = admin
+    async with unit_of_work(engine) as conn:
+        analyst_key, _ = await create_key(conn, workspace.id, Role.ANALYST)
+    introspection = "{ __schema { queryType { name } } }"
+    typo = "{ customers { edges { node { displayNam } } } }"
+    assert (await graphql(http, introspection, admin_key))["data"]["__schema"]["queryType"]["name"] == "Query"
+    assert "Did you mean 'displayName'?" in (await graphql(http, typo, admin_key))["errors"][0]["message"]
+    refused = await graphql(http, introspection, analyst_key)
+    assert "data" not in refused or refused["data"] is None
+    assert "introspection" in refused["errors"][0]["message"].lower()
+    hidden = (await graphql(http, typo, analyst_key))["errors"][0]["message"]
+    assert hidden == "Cannot query field 'displayNam' on type 'Customer'."
+    assert (await graphql(http, "{ viewer { __typename role } }", analyst_key))["data"]["viewer"]["role"] == "ANALYST"
