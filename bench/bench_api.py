@@ -1,0 +1,190 @@
+"""GraphQL API under load, driven by wrk on loopback.
+
+    .venv/bin/python bench/bench_api.py [--customers 20000] [--seconds 10] [--workers 2]
+                                        [--connections 1,10,50]
+
+A fresh database (DATABASE_URL's server, or an embedded PostgreSQL) gets the
+demo store, scored, and 10 notes more on each of 1,000 customers. `tribe serve
+--workers N` serves it with the rate limit out of the way. Then, for each
+operation and each number of connections, `wrk -t1 -c C -d S` replays it (a Lua
+script POSTs the body, picking the customer at random among the 1,000):
+
+- customer: a customer by id with scores and 10 notes;
+- search: a fuzzy search, first 20;
+- filtered page: 50 customers of a type with a churn risk range, with scores;
+- add note: noteCreate;
+- record purchase: purchaseRecord of one item (incremental rescoring, segment
+  membership and events in the same transaction).
+
+Before each run one request is checked for GraphQL errors. wrk is a C client,
+so the load generator's own CPU stays small (see ../shared/BENCHMARKING.md);
+it still shares the 2 cores with the server and PostgreSQL. Prints a table
+(requests/s, p50/p95/p99 in ms, non-2xx) and writes bench/results/api.json.
+Needs `wrk` (Debian: apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from domain import db, embedded_pg, migrate
+from domain.db import unit_of_work
+from domain.demo import build_demo
+from domain.scoring_pipeline import rescore_workspace
+from domain.tables import customers
+from domain.vocab import Role
+from domain.workspaces import create_key, create_workspace
+from gql_api.ids import to_global_id
+
+CUSTOMER = ("query($id: ID!) { customer(id: $id) { displayName email phoneE164 scores { clv churnRisk "
+            "loyalty { index } customerType lifecycleStage rfm { segment } } notes(first: 10) { edges { node { "
+            "body author createdAt } } } } }")
+SEARCH = "query { customers(search: \"مریم\", first: 20) { totalCount edges { node { displayName email } } } }"
+PAGE = ("query { customers(first: 50, filter: {customerTypes: [STANDARD], churnRisk: {min: 0.2, max: 0.8}}) "
+        "{ totalCount edges { node { displayName scores { clv churnRisk } } } } }")
+NOTE = ("mutation($id: ID!) { noteCreate(input: {customerId: $id, body: \"Called about the order\"}) "
+        "{ note { id } userErrors { code } } }")
+PURCHASE = ("mutation($id: ID!) { purchaseRecord(input: {customerId: $id, items: [{product: \"Tea\", amount: "
+            "\"120000\", category: \"drinks\"}]}) { purchase { id } userErrors { code } } }")
+OPERATIONS = {"customer": CUSTOMER, "search": SEARCH, "filtered page": PAGE, "add note": NOTE,
+              "record purchase": PURCHASE}
+
+# wrk's Lua side: a body per request with a random customer id, and the
+# latency percentiles printed as JSON at the end.
+LUA = """
+local ids = {%(ids)s}
+local query = %(query)s
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(key)s"
+request = function()
+  local id = ids[math.random(#ids)]
+  return wrk.format(nil, nil, nil, '{"query":' .. query .. ',"variables":{"id":"' .. id .. '"}}')
+end
+done = function(summary, latency, requests)
+  io.write(string.format('{"requests":%%d,"seconds":%%f,"non2xx":%%d,"socket_errors":%%d,'
+    .. '"p50":%%f,"p95":%%f,"p99":%%f}\\n', summary.requests, summary.duration / 1e6, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+@contextlib.contextmanager
+def server(database_url: str, workers: int):
+    port = 18_000 + random.randrange(1000)
+    env = {**os.environ, "DATABASE_URL": database_url, "TRIBE_RATE_PER_SECOND": "1000000",
+           "TRIBE_RATE_BURST": "1000000", "TRIBE_SEGMENT_REFRESH_MINUTES": "0"}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "tribe"), "serve", "--port", str(port),
+                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/graphql"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+async def prepare(engine, n: int) -> tuple[str, list[str]]:
+    async with unit_of_work(engine) as conn:
+        workspace = await create_workspace(conn, "bench")
+        await build_demo(conn, workspace.id, n, seed=7)
+        key, _ = await create_key(conn, workspace.id, Role.ADMIN, "bench")
+        ids = list(await conn.scalars(select(customers.c.id).where(customers.c.workspace_id == workspace.id)
+                                      .order_by(customers.c.id).limit(1000)))
+        await conn.execute(text(
+            "INSERT INTO notes (workspace_id, customer_id, body, author, kind) "
+            "SELECT :w, c, 'Asked about delivery times ' || g, 'bench', 'note' "
+            "FROM unnest(CAST(:ids AS bigint[])) c, generate_series(1, 10) g"), {"w": workspace.id, "ids": ids})
+    await rescore_workspace(engine, workspace.id)
+    return key, [to_global_id("Customer", i) for i in ids]
+
+
+def run_wrk(url: str, key: str, ids: list[str], query: str, connections: int, seconds: float) -> dict:
+    lua = LUA % {"ids": ",".join(f'"{i}"' for i in ids), "query": json.dumps(json.dumps(query)), "key": key}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(lua)
+        script.flush()
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s",
+                              script.name, url], capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["requests_per_second"] = result["requests"] / result["seconds"]
+    return result
+
+
+def check(url: str, key: str, customer_id: str, query: str) -> None:
+    body = httpx.post(url, json={"query": query, "variables": {"id": customer_id}},
+                      headers={"Authorization": f"Bearer {key}"}, timeout=30).json()
+    if body.get("errors") or any(isinstance(v, dict) and v.get("userErrors") for v in body["data"].values()):
+        raise SystemExit(f"the benchmark's request fails: {body}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", default="1,10,50")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    levels = [int(c) for c in args.connections.split(",")]
+    results: dict = {"customers": args.customers, "workers": args.workers, "runs": []}
+    with contextlib.ExitStack() as stack:
+        server_url = os.environ.get("DATABASE_URL") or stack.enter_context(embedded_pg.throwaway())
+        name = f"bench_api_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(
+            hide_password=False))
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        database_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        engine = db.make_engine(database_url)
+        try:
+            await migrate.upgrade(engine)
+            started = time.perf_counter()
+            key, ids = await prepare(engine, args.customers)
+            print(f"{args.customers:,} customers ready in {time.perf_counter() - started:.0f} s; "
+                  f"tribe serve --workers {args.workers}; wrk -t1 -cC -d{args.seconds:.0f}s", flush=True)
+            print(f"{'operation':<16} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+                  f"{'non-2xx':>8}", flush=True)
+            with server(database_url, args.workers) as url:
+                for operation, query in OPERATIONS.items():
+                    check(url, key, ids[0], query)
+                    for connections in levels:
+                        run = run_wrk(url, key, ids, query, connections, args.seconds)
+                        results["runs"].append({"operation": operation, "connections": connections, **run})
+                        print(f"{operation:<16} {connections:>5} {run['requests_per_second']:>8,.0f} "
+                              f"{run['p50']:>8.2f} {run['p95']:>8.2f} {run['p99']:>8.2f} "
+                              f"{run['non2xx'] + run['socket_errors']:>8}", flush=True)
+        finally:
+            await engine.dispose()
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await admin.close()
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "api.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
