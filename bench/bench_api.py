@@ -1,7 +1,7 @@
 """GraphQL API under load, driven by wrk on loopback.
 
     .venv/bin/python bench/bench_api.py [--customers 20000] [--seconds 10] [--workers 2]
-                                        [--connections 1,10,50]
+                                        [--connections 1,10,50] [--operations customer,search,...]
 
 A fresh database (DATABASE_URL's server, or an embedded PostgreSQL) gets the
 demo store, scored, and 10 notes more on each of 1,000 customers. `tribe serve
@@ -122,7 +122,7 @@ async def prepare(engine, n: int) -> tuple[str, list[str]]:
     return key, [to_global_id("Customer", i) for i in ids]
 
 
-def run_wrk(url: str, key: str, ids: list[str], query: str, connections: int, seconds: float) -> dict:
+def run_wrk(url: str, key: str, ids: list[str], query: str, connections: int, seconds: int) -> dict:
     lua = LUA % {"ids": ",".join(f'"{i}"' for i in ids), "query": json.dumps(json.dumps(query)), "key": key}
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(lua)
@@ -144,9 +144,10 @@ def check(url: str, key: str, customer_id: str, query: str) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", default="1,10,50")
+    parser.add_argument("--operations", default=",".join(OPERATIONS), help="comma-separated, of: " + ", ".join(OPERATIONS))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -165,11 +166,12 @@ async def main() -> None:
             started = time.perf_counter()
             key, ids = await prepare(engine, args.customers)
             print(f"{args.customers:,} customers ready in {time.perf_counter() - started:.0f} s; "
-                  f"tribe serve --workers {args.workers}; wrk -t1 -cC -d{args.seconds:.0f}s", flush=True)
+                  f"tribe serve --workers {args.workers}; wrk -t1 -cC -d{args.seconds}s", flush=True)
             print(f"{'operation':<16} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
                   f"{'non-2xx':>8}", flush=True)
             with server(database_url, args.workers) as url:
-                for operation, query in OPERATIONS.items():
+                for operation in args.operations.split(","):
+                    query = OPERATIONS[operation]
                     check(url, key, ids[0], query)
                     for connections in levels:
                         run = run_wrk(url, key, ids, query, connections, args.seconds)

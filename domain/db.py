@@ -33,6 +33,10 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def make_engine(url: str | None = None, **kwargs) -> AsyncEngine:
+    # A request takes a few short transactions (authentication, resolvers,
+    # dataloaders), some at once: with SQLAlchemy's default pool of 5, 10
+    # concurrent requests opened and closed connections all the time.
+    kwargs = {"pool_size": 20, "max_overflow": 10, **kwargs}
     return create_async_engine(sqlalchemy_url(url or libpq_url()), pool_pre_ping=False, **kwargs)
 
 
@@ -56,9 +60,12 @@ async def tenant_transaction(engine: AsyncEngine, workspace_id: int) -> AsyncIte
     as the tenant role, under row-level security (the second wall, behind the
     workspace filters every query already has)."""
     async with engine.begin() as conn:
-        await conn.execute(text(f"SET LOCAL ROLE {TENANT_ROLE}"))
-        await set_workspace(conn, workspace_id)
+        # SET LOCAL ROLE and the workspace in one round trip.
+        await conn.execute(_BECOME_TENANT, {"role": TENANT_ROLE, "w": str(workspace_id)})
         yield conn
+
+
+_BECOME_TENANT = text("SELECT set_config('role', :role, true), set_config('tribe.workspace_id', :w, true)")
 
 
 async def set_workspace(conn: AsyncConnection, workspace_id: int) -> None:
