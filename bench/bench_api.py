@@ -30,10 +30,8 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -52,6 +50,7 @@ from domain.tables import customers
 from domain.vocab import Role
 from domain.workspaces import create_key, create_workspace
 from gql_api.ids import to_global_id
+from serving import tribe_server
 
 CUSTOMER = ("query($id: ID!) { customer(id: $id) { displayName email phoneE164 scores { clv churnRisk "
             "loyalty { index } customerType lifecycleStage rfm { segment } } notes(first: 10) { edges { node { "
@@ -85,26 +84,6 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
 end
 """
-
-
-@contextlib.contextmanager
-def server(database_url: str, workers: int):
-    port = 18_000 + random.randrange(1000)
-    env = {**os.environ, "DATABASE_URL": database_url, "TRIBE_RATE_PER_SECOND": "1000000",
-           "TRIBE_RATE_BURST": "1000000", "TRIBE_SEGMENT_REFRESH_MINUTES": "0"}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "tribe"), "serve", "--port", str(port),
-                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/graphql"
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 async def prepare(engine, n: int) -> tuple[str, list[str]]:
@@ -169,7 +148,8 @@ async def main() -> None:
                   f"tribe serve --workers {args.workers}; wrk -t1 -cC -d{args.seconds}s", flush=True)
             print(f"{'operation':<16} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
                   f"{'non-2xx':>8}", flush=True)
-            with server(database_url, args.workers) as url:
+            with tribe_server(database_url, args.workers) as base:
+                url = base + "/graphql"
                 for operation in args.operations.split(","):
                     query = OPERATIONS[operation]
                     check(url, key, ids[0], query)

@@ -31,16 +31,13 @@ import contextlib
 import json
 import os
 import random
-import statistics
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import asyncpg
-import httpx
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from domain import db, embedded_pg, migrate, segment_membership, segments
@@ -50,6 +47,7 @@ from domain.tables import segments as segments_table
 from domain.vocab import Role, SegmentKind
 from domain.workspaces import create_key, create_workspace
 from gql_api.ids import to_global_id
+from serving import tribe_server
 
 RULE = {"and": [{"condition": {"field": "clv", "op": "gte", "value": 5_000_000}},
                 {"condition": {"field": "churn_risk", "op": "lt", "value": 0.5}}]}
@@ -125,27 +123,6 @@ async def membership(engine, workspace_id: int, n: int, incremental: int) -> dic
     return results
 
 
-@contextlib.contextmanager
-def server(database_url: str, workers: int):
-    """`tribe serve` as a user runs it, with the rate limit out of the way."""
-    port = 18_000 + random.randrange(1000)
-    env = {**os.environ, "DATABASE_URL": database_url, "TRIBE_RATE_PER_SECOND": "100000",
-           "TRIBE_RATE_BURST": "100000", "TRIBE_SEGMENT_REFRESH_MINUTES": "0"}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "tribe"), "serve", "--port", str(port),
-                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            time.sleep(0.1)
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
 SUBSCRIBE = ("subscription($ids: [ID!]) { segmentMembershipChanged(segmentIds: $ids) "
              "{ eventId segmentId customerId } }")
 
@@ -171,7 +148,8 @@ async def fan_out(engine, database_url: str, workspace_id: int, subscribers: int
                   seconds: float, workers: int) -> dict:
     async with unit_of_work(engine) as conn:
         key, _ = await create_key(conn, workspace_id, Role.INTEGRATOR)
-    with server(database_url, workers) as url:
+    with tribe_server(database_url, workers) as base:
+        url = base.replace("http://", "ws://") + "/graphql"
         client = await subscribers_process(url, key, subscribers, n_segments)
         await asyncio.sleep(2.0)  # every subscription registered with the hub
         committed: dict[str, float] = {}
