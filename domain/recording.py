@@ -226,10 +226,15 @@ async def _interaction(conn: AsyncConnection, workspace_id: int, interaction_id:
 
 
 async def purchases_by_id(conn: AsyncConnection, workspace_id: int, ids: list[int]) -> dict[int, Recorded]:
-    rows = list(await conn.execute(select(purchases).where(purchases.c.workspace_id == workspace_id,
-                                                           purchases.c.id.in_(ids))))
+    rows = await conn.execute(select(purchases).where(purchases.c.workspace_id == workspace_id,
+                                                      purchases.c.id.in_(ids)))
+    return await with_items(conn, workspace_id, list(rows))
+
+
+async def with_items(conn: AsyncConnection, workspace_id: int, rows: list[Row]) -> dict[int, Recorded]:
+    """The purchases with their items, by id (one query for all the items)."""
     items = await conn.execute(select(purchase_items).where(purchase_items.c.workspace_id == workspace_id,
-                                                            purchase_items.c.purchase_id.in_(ids))
+                                                            purchase_items.c.purchase_id.in_([r.id for r in rows]))
                                .order_by(purchase_items.c.id))
     found = {r.id: Recorded(r) for r in rows}
     for item in items:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 class MalformedId(ValueError):
@@ -40,3 +44,12 @@ def from_cursor(cursor: str, count: int) -> list[str]:
     if len(parts) != count:
         raise MalformedId(f"{cursor!r} is not a cursor of this list")
     return parts
+
+
+def to_micros(moment: datetime.datetime) -> int:
+    """A moment as whole microseconds since the epoch: exact in a cursor."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime.datetime:
+    return _EPOCH + micros * _MICROSECOND

@@ -14,7 +14,7 @@ from domain.customers import (count_customers, count_matches, customer_page, cus
 from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
 from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment, Trait
 from gql_api.errors import bad_input
-from gql_api.ids import MalformedId, from_cursor, from_global_id, to_cursor
+from gql_api.ids import MalformedId, from_cursor, from_global_id, from_micros, to_cursor, to_micros
 from gql_api.pagination import PageInfo
 from gql_api.permissions import IsAuthenticated
 from gql_api.segments.queries import segment_pk
@@ -80,15 +80,11 @@ class CustomerOrder:
     direction: OrderDirection = OrderDirection.ASC
 
 
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-_MICROSECOND = datetime.timedelta(microseconds=1)
-
-
 def _order_cursor(order: CustomerOrder, value, pk: int) -> str:
     """The order, the row's value (exactly: floats by repr, times in whole
     microseconds) and its id."""
     if isinstance(value, datetime.datetime):
-        value = (value - _EPOCH) // _MICROSECOND
+        value = to_micros(value)
     return to_cursor(order.field.value, "" if value is None else repr(value), pk)
 
 
@@ -99,7 +95,7 @@ def _order_position(order: CustomerOrder, cursor: str) -> tuple:
     if value == "":
         return None, int(pk)
     if order.field.value.endswith("_at"):
-        return _EPOCH + int(value) * _MICROSECOND, int(pk)
+        return from_micros(int(value)), int(pk)
     return float(value), int(pk)
 
 

@@ -15,6 +15,8 @@ from gql_api.ids import MalformedId
 from gql_api.node import Node
 from gql_api.notes.types import Note, NoteConnection, NoteEdge, note_cursor, note_position
 from gql_api.pagination import PageInfo
+from gql_api.recording.types import (Interaction, InteractionConnection, InteractionEdge, Purchase,
+                                     PurchaseConnection, PurchaseEdge, history_cursor, history_position)
 from gql_api.segments.types import Segment
 
 @strawberry.type(description="A customer of the workspace: an individual or an organisation.")
@@ -74,6 +76,22 @@ class Customer(Node):
         return NoteConnection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > first,
                                                               end_cursor=edges[-1].cursor if edges else None))
 
+    @strawberry.field(description="Purchases and refunds, newest first (at most 100 a page).")
+    async def purchases(self, info: Info, first: int = 10, after: str | None = None) -> PurchaseConnection:
+        rows, has_next = await _history_page(info.context.loaders.purchases_by_customer, self.pk, first, after)
+        edges = [PurchaseEdge(cursor=history_cursor(r.row.purchased_at, r.row.id),
+                              node=Purchase.from_rows(r.row, r.items)) for r in rows]
+        return PurchaseConnection(edges=edges, page_info=PageInfo(
+            has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(description="Service history, newest first (at most 100 a page).")
+    async def interactions(self, info: Info, first: int = 10, after: str | None = None) -> InteractionConnection:
+        rows, has_next = await _history_page(info.context.loaders.interactions_by_customer, self.pk, first, after)
+        edges = [InteractionEdge(cursor=history_cursor(r.occurred_at, r.id), node=Interaction.from_row(r))
+                 for r in rows]
+        return InteractionConnection(edges=edges, page_info=PageInfo(
+            has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None))
+
     @strawberry.field(description="Name to show: the person's or the company's.")
     def display_name(self) -> str:
         person = " ".join(p for p in (self.first_name, self.last_name) if p)
@@ -94,6 +112,18 @@ class Customer(Node):
             consent_email=row.consent_email, consent_push=row.consent_push, attributes=row.attributes,
             created_at=row.created_at, updated_at=row.updated_at,
         )
+
+
+async def _history_page(loader, pk: int, first: int, after: str | None) -> tuple[list, bool]:
+    """A page of the customer's purchases or interactions, and whether more follow."""
+    if not 0 <= first <= 100:
+        raise bad_input("first must be between 0 and 100")
+    try:
+        position = history_position(after) if after else None
+    except (MalformedId, ValueError):
+        raise bad_input(f"{after!r} is not a cursor of this list") from None
+    rows = await loader.load((pk, first, position))
+    return rows[:first], len(rows) > first
 
 
 @strawberry.type

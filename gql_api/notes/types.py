@@ -7,7 +7,7 @@ import datetime
 import strawberry
 
 from gql_api.enums import NoteKind
-from gql_api.ids import from_cursor, to_cursor
+from gql_api.ids import from_cursor, from_micros, to_cursor, to_micros
 from gql_api.node import Node
 from gql_api.pagination import PageInfo
 
@@ -40,18 +40,16 @@ class NoteConnection:
     page_info: PageInfo
 
 
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-_MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def note_cursor(row) -> str:
     """(pinned, created_at, id) of the row: where the next page starts."""
-    return to_cursor(int(row.pinned), (row.created_at - _EPOCH) // _MICROSECOND, row.id)
+    return to_cursor(int(row.pinned), to_micros(row.created_at), row.id)
 
 
 def note_position(cursor: str) -> tuple[bool, datetime.datetime, int]:
     pinned, micros, pk = from_cursor(cursor, 3)
-    return pinned == "1", _EPOCH + int(micros) * _MICROSECOND, int(pk)
+    return pinned == "1", from_micros(int(micros)), int(pk)
 
 
 @strawberry.input

@@ -8,7 +8,9 @@ from decimal import Decimal
 import strawberry
 
 from gql_api.enums import InteractionKind, SalesChannel
+from gql_api.ids import from_cursor, from_micros, to_cursor, to_micros
 from gql_api.node import Node
+from gql_api.pagination import PageInfo
 
 
 @strawberry.type(description="One line of a purchase.")
@@ -52,6 +54,40 @@ class Interaction(Node):
     def from_row(cls, row) -> Interaction:
         return cls(pk=row.id, kind=InteractionKind(row.kind), occurred_at=row.occurred_at,
                    staff_minutes=row.staff_minutes, score=row.score, summary=row.summary)
+
+
+def history_cursor(moment: datetime.datetime, pk: int) -> str:
+    """(moment, id) of a purchase or interaction: where the next page starts."""
+    return to_cursor(to_micros(moment), pk)
+
+
+def history_position(cursor: str) -> tuple[datetime.datetime, int]:
+    micros, pk = from_cursor(cursor, 2)
+    return from_micros(int(micros)), int(pk)
+
+
+@strawberry.type
+class PurchaseEdge:
+    cursor: str
+    node: Purchase
+
+
+@strawberry.type(description="A customer's purchases, newest first.")
+class PurchaseConnection:
+    edges: list[PurchaseEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class InteractionEdge:
+    cursor: str
+    node: Interaction
+
+
+@strawberry.type(description="A customer's service history, newest first.")
+class InteractionConnection:
+    edges: list[InteractionEdge]
+    page_info: PageInfo
 
 
 @strawberry.input
