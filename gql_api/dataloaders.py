@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
-from domain.db import tenant_transaction
 from domain import history
+from domain.db import tenant_transaction
 from domain.notes import latest_notes, notes_after
 from domain.recording import with_items
 from domain.segments import segment_sizes, segments_of
@@ -59,6 +59,7 @@ class Loaders:
             rows = await history.after(conn, workspace_id, customer, size, after, "purchases")
             complete = await with_items(conn, workspace_id, rows)
             return [complete[r.id] for r in rows]
+
         return await self._pages(keys, first_pages, later_page)
 
     async def _interactions(self, keys: list[tuple[int, int, tuple | None]]):
