@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
+from strawberry.types import Info
 
 from domain.errors import DomainError, ErrorCode
 from gql_api.ids import MalformedId, from_global_id
@@ -20,6 +24,16 @@ class UserError:
     @classmethod
     def from_domain(cls, error: DomainError) -> UserError:
         return cls(field=error.field.split(".") if error.field else None, code=error.code, message=error.message)
+
+
+async def attempt(info: Info, change: Callable[..., Awaitable[Any]]) -> tuple[Any, list[UserError]]:
+    """`change(conn, workspace_id)` in one transaction: its result and no
+    errors, or None and the userErrors of a refused input (nothing written)."""
+    try:
+        async with info.context.transaction() as conn:
+            return await change(conn, info.context.api_key.workspace_id), []
+    except DomainError as error:
+        return None, [UserError.from_domain(error)]
 
 
 def bad_input(message: str) -> GraphQLError:

@@ -8,9 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain import vocab
-from domain.errors import DomainError
 from domain.notes import create_note, delete_note, update_note
-from gql_api.errors import UserError, input_pk
+from gql_api.errors import UserError, attempt, input_pk
 from gql_api.notes.types import Note, NoteCreateInput, NoteDeleteInput, NoteUpdateInput
 from gql_api.permissions import role_in
 
@@ -22,13 +21,8 @@ class NotePayload:
 
 
 async def _run(info: Info, change: Callable[..., Awaitable]) -> NotePayload:
-    """One transaction; a refused input comes back as userErrors, nothing written."""
-    try:
-        async with info.context.transaction() as conn:
-            row = await change(conn, info.context.api_key.workspace_id)
-    except DomainError as error:
-        return NotePayload(note=None, user_errors=[UserError.from_domain(error)])
-    return NotePayload(note=Note.from_row(row), user_errors=[])
+    row, errors = await attempt(info, change)
+    return NotePayload(note=None if errors else Note.from_row(row), user_errors=errors)
 
 
 WRITERS = role_in(vocab.Role.ADMIN, vocab.Role.AGENT)

@@ -10,9 +10,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain import segments
-from domain.errors import DomainError
 from domain.vocab import Role, SegmentKind
-from gql_api.errors import UserError, input_pk
+from gql_api.errors import UserError, attempt, input_pk
 from gql_api.permissions import role_in
 from gql_api.segments.rules import SegmentRuleInput, rule_to_domain
 from gql_api.segments.types import Segment
@@ -57,12 +56,8 @@ class SegmentPayload:
 
 
 async def _run(info: Info, change: Callable[..., Awaitable]) -> SegmentPayload:
-    try:
-        async with info.context.transaction() as conn:
-            row = await change(conn, info.context.api_key.workspace_id)
-    except DomainError as error:
-        return SegmentPayload(segment=None, user_errors=[UserError.from_domain(error)])
-    return SegmentPayload(segment=Segment.from_row(row), user_errors=[])
+    row, errors = await attempt(info, change)
+    return SegmentPayload(segment=None if errors else Segment.from_row(row), user_errors=errors)
 
 
 def _members(input: SegmentMembersInput) -> tuple[int, list[int]]:

@@ -9,9 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain import webhooks
-from domain.errors import DomainError
 from domain.vocab import Role
-from gql_api.errors import UserError, input_pk
+from gql_api.errors import UserError, attempt, input_pk
 from gql_api.ids import to_global_id
 from gql_api.node import Node
 from gql_api.permissions import role_in
@@ -83,11 +82,10 @@ class WebhookEndpointPayload:
 
 
 async def _run(info: Info, change: Callable[..., Awaitable]) -> WebhookEndpointPayload:
-    try:
-        async with info.context.transaction() as conn:
-            row, secret = await change(conn, info.context.api_key.workspace_id)
-    except DomainError as error:
-        return WebhookEndpointPayload(endpoint=None, secret=None, user_errors=[UserError.from_domain(error)])
+    found, errors = await attempt(info, change)
+    if errors:
+        return WebhookEndpointPayload(endpoint=None, secret=None, user_errors=errors)
+    row, secret = found
     return WebhookEndpointPayload(endpoint=WebhookEndpoint.from_row(row), secret=secret, user_errors=[])
 
 
