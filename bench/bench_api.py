@@ -27,22 +27,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import shutil
 import subprocess
 import tempfile
 import time
-import uuid
-from pathlib import Path
 
-import asyncpg
 import httpx
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
-from domain import db, embedded_pg, migrate
 from domain.db import unit_of_work
 from domain.demo import build_demo
 from domain.scoring_pipeline import rescore_workspace
@@ -50,7 +43,7 @@ from domain.tables import customers
 from domain.vocab import Role
 from domain.workspaces import create_key, create_workspace
 from gql_api.ids import to_global_id
-from serving import tribe_server
+from serving import scratch_database, tribe_server, write_results
 
 CUSTOMER = ("query($id: ID!) { customer(id: $id) { displayName email phoneE164 scores { clv churnRisk "
             "loyalty { index } customerType lifecycleStage rfm { segment } } notes(first: 10) { edges { node { "
@@ -132,40 +125,25 @@ async def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     levels = [int(c) for c in args.connections.split(",")]
     results: dict = {"customers": args.customers, "workers": args.workers, "runs": []}
-    with contextlib.ExitStack() as stack:
-        server_url = os.environ.get("DATABASE_URL") or stack.enter_context(embedded_pg.throwaway())
-        name = f"bench_api_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(
-            hide_password=False))
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        database_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        engine = db.make_engine(database_url)
-        try:
-            await migrate.upgrade(engine)
-            started = time.perf_counter()
-            key, ids = await prepare(engine, args.customers)
-            print(f"{args.customers:,} customers ready in {time.perf_counter() - started:.0f} s; "
-                  f"tribe serve --workers {args.workers}; wrk -t1 -cC -d{args.seconds}s", flush=True)
-            print(f"{'operation':<16} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-                  f"{'non-2xx':>8}", flush=True)
-            with tribe_server(database_url, args.workers) as base:
-                url = base + "/graphql"
-                for operation in args.operations.split(","):
-                    query = OPERATIONS[operation]
-                    check(url, key, ids[0], query)
-                    for connections in levels:
-                        run = run_wrk(url, key, ids, query, connections, args.seconds)
-                        results["runs"].append({"operation": operation, "connections": connections, **run})
-                        print(f"{operation:<16} {connections:>5} {run['requests_per_second']:>8,.0f} "
-                              f"{run['p50']:>8.2f} {run['p95']:>8.2f} {run['p99']:>8.2f} "
-                              f"{run['non2xx'] + run['socket_errors']:>8}", flush=True)
-        finally:
-            await engine.dispose()
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            await admin.close()
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "api.json").write_text(json.dumps(results, indent=2))
+    async with scratch_database("bench_api") as (database_url, engine):
+        started = time.perf_counter()
+        key, ids = await prepare(engine, args.customers)
+        print(f"{args.customers:,} customers ready in {time.perf_counter() - started:.0f} s; "
+              f"tribe serve --workers {args.workers}; wrk -t1 -cC -d{args.seconds}s", flush=True)
+        print(f"{'operation':<16} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+              f"{'non-2xx':>8}", flush=True)
+        with tribe_server(database_url, args.workers) as base:
+            url = base + "/graphql"
+            for operation in args.operations.split(","):
+                query = OPERATIONS[operation]
+                check(url, key, ids[0], query)
+                for connections in levels:
+                    run = run_wrk(url, key, ids, query, connections, args.seconds)
+                    results["runs"].append({"operation": operation, "connections": connections, **run})
+                    print(f"{operation:<16} {connections:>5} {run['requests_per_second']:>8,.0f} "
+                          f"{run['p50']:>8.2f} {run['p95']:>8.2f} {run['p99']:>8.2f} "
+                          f"{run['non2xx'] + run['socket_errors']:>8}", flush=True)
+    write_results("api.json", results)
 
 
 if __name__ == "__main__":

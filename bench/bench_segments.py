@@ -27,27 +27,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import random
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from domain import db, embedded_pg, migrate, segment_membership, segments
+from domain import segment_membership, segments
 from domain.db import tenant_transaction, unit_of_work
 from domain.events import TAKE_SEQ
 from domain.tables import segments as segments_table
 from domain.vocab import Role, SegmentKind
 from domain.workspaces import create_key, create_workspace
 from gql_api.ids import to_global_id
-from serving import tribe_server
+from serving import scratch_database, tribe_server, write_results
 
 RULE = {"and": [{"condition": {"field": "clv", "op": "gte", "value": 5_000_000}},
                 {"condition": {"field": "churn_risk", "op": "lt", "value": 0.5}}]}
@@ -204,36 +201,21 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers serving the subscribers")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        server_url = os.environ.get("DATABASE_URL") or stack.enter_context(embedded_pg.throwaway())
-        name = f"bench_segments_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(
-            hide_password=False))
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        database_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        engine = db.make_engine(database_url)
-        try:
-            await migrate.upgrade(engine)
-            async with unit_of_work(engine) as conn:
-                workspace = await create_workspace(conn, "bench")
-            print(f"membership over {args.customers:,} customers", flush=True)
-            started = time.perf_counter()
-            await populate(engine, workspace.id, args.customers)
-            print(f"  (populated in {time.perf_counter() - started:.1f} s)", flush=True)
-            results = {"customers": args.customers,
-                       "membership": await membership(engine, workspace.id, args.customers, args.incremental)}
-            print("subscription fan-out", flush=True)
-            async with unit_of_work(engine) as conn:
-                fanout_workspace = await create_workspace(conn, "fanout")
-            results["fan_out"] = await fan_out(engine, database_url, fanout_workspace.id, args.subscribers,
-                                               args.segments, args.rate, args.seconds, args.workers)
-        finally:
-            await engine.dispose()
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            await admin.close()
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "segments.json").write_text(json.dumps(results, indent=2))
+    async with scratch_database("bench_segments") as (database_url, engine):
+        async with unit_of_work(engine) as conn:
+            workspace = await create_workspace(conn, "bench")
+        print(f"membership over {args.customers:,} customers", flush=True)
+        started = time.perf_counter()
+        await populate(engine, workspace.id, args.customers)
+        print(f"  (populated in {time.perf_counter() - started:.1f} s)", flush=True)
+        results = {"customers": args.customers,
+                   "membership": await membership(engine, workspace.id, args.customers, args.incremental)}
+        print("subscription fan-out", flush=True)
+        async with unit_of_work(engine) as conn:
+            fanout_workspace = await create_workspace(conn, "fanout")
+        results["fan_out"] = await fan_out(engine, database_url, fanout_workspace.id, args.subscribers,
+                                           args.segments, args.rate, args.seconds, args.workers)
+    write_results("segments.json", results)
 
 
 if __name__ == "__main__":

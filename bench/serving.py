@@ -1,17 +1,51 @@
-"""`tribe serve` for the benchmarks: as a user runs it, with the rate limit and
-the scheduled segment refresh out of the way."""
+"""What the benchmarks that serve the API share: a scratch database, `tribe
+serve` as a user runs it (rate limit and scheduled segment refresh out of the
+way), and the results file."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
+
+from domain import db, embedded_pg, migrate
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(prefix: str):
+    """A fresh, migrated database on DATABASE_URL's server (or a throwaway
+    embedded PostgreSQL), dropped afterwards: its URL and an engine."""
+    with contextlib.ExitStack() as stack:
+        server_url = os.environ.get("DATABASE_URL") or stack.enter_context(embedded_pg.throwaway())
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(
+            hide_password=False))
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        database_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        engine = db.make_engine(database_url)
+        try:
+            await migrate.upgrade(engine)
+            yield database_url, engine
+        finally:
+            await engine.dispose()
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+def write_results(name: str, results: dict) -> None:
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / name).write_text(json.dumps(results, indent=2))
 
 
 @contextlib.contextmanager
