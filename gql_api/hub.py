@@ -44,9 +44,6 @@ class Subscriber:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(BUFFER))
     overflowed: bool = False
 
-    def wants(self, event: Event) -> bool:
-        return event.kind in self.kinds and (self.segment_ids is None or event.segment_id in self.segment_ids)
-
     def offer(self, event: Event) -> None:
         try:
             self.queue.put_nowait(event)
@@ -80,9 +77,10 @@ class Listeners:
         return bool(self.every_segment or self.by_segment)
 
     def deliver(self, event: Event) -> None:
+        # The index already matched the segment; what is left is the kind.
         for group in (self.every_segment, self.by_segment.get(event.segment_id, ())):
             for subscriber in group:
-                if subscriber.wants(event):
+                if event.kind in subscriber.kinds:
                     subscriber.offer(event)
 
 
