@@ -55,14 +55,18 @@ async def unit_of_work(engine: AsyncEngine, workspace_id: int | None = None) -> 
 
 
 @asynccontextmanager
-async def tenant_transaction(engine: AsyncEngine, workspace_id: int) -> AsyncIterator[AsyncConnection]:
+async def tenant_transaction(engine: AsyncEngine, workspace_id: int,
+                             read_only: bool = False) -> AsyncIterator[AsyncConnection]:
     """One transaction that PostgreSQL itself confines to one workspace: it runs
     as the tenant role, under row-level security (the second wall, behind the
     workspace filters every query already has)."""
-    async with engine.begin() as conn:
-        # SET LOCAL ROLE and the workspace in one round trip.
-        await conn.execute(_BECOME_TENANT, {"role": TENANT_ROLE, "w": str(workspace_id)})
-        yield conn
+    async with engine.connect() as conn:
+        if read_only:
+            await conn.execution_options(postgresql_readonly=True)
+        async with conn.begin():
+            # SET LOCAL ROLE and the workspace in one round trip.
+            await conn.execute(_BECOME_TENANT, {"role": TENANT_ROLE, "w": str(workspace_id)})
+            yield conn
 
 
 _BECOME_TENANT = text("SELECT set_config('role', :role, true), set_config('tribe.workspace_id', :w, true)")

@@ -22,12 +22,12 @@ from domain.db import make_engine, unit_of_work
 from domain.migrate import SchemaOutOfDate, require_latest
 from domain.workspaces import authenticate
 from gql_api.context import Context
+from gql_api.hub import Hub
 from gql_api.limits import BodySizeLimit, RateLimit
 from gql_api.observability import RequestLog, metrics_endpoint
-from gql_api.hub import Hub
+from gql_api.recent import Recent
 from gql_api.scheduler import refit_all, refresh_time_windows, run_every
 from gql_api.schema import schema
-from gql_api.shared_execution import Recent
 from gql_api.webhook_dispatcher import run_dispatcher
 
 

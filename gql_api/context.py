@@ -16,6 +16,7 @@ from domain.vocab import Role
 from domain.workspaces import ApiKey
 from gql_api.dataloaders import Loaders
 from gql_api.hub import Hub
+from gql_api.request_transaction import SharedTransaction
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Context:
     # What a WebSocket client sent in connection_init (strawberry fills it in).
     connection_params: dict | None = None
     dev: bool = False
+    # Set while an HTTP query executes (gql_api/request_transaction.py).
+    shared_transaction: SharedTransaction | None = None
 
     @property
     def schema_open(self) -> bool:
@@ -37,11 +40,16 @@ class Context:
     @cached_property
     def loaders(self) -> Loaders:
         assert self.api_key is not None, "resolvers behind IsAuthenticated only"
-        return Loaders(self.engine, self.api_key.workspace_id)
+        return Loaders(self.transaction, self.api_key.workspace_id)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction confined to the caller's workspace (row-level security)."""
+        """A transaction confined to the caller's workspace (row-level security):
+        the query's shared one, or one of its own."""
         assert self.api_key is not None, "resolvers behind IsAuthenticated only"
-        async with tenant_transaction(self.engine, self.api_key.workspace_id) as conn:
-            yield conn
+        if self.shared_transaction is not None:
+            async with self.shared_transaction.use() as conn:
+                yield conn
+        else:
+            async with tenant_transaction(self.engine, self.api_key.workspace_id) as conn:
+                yield conn

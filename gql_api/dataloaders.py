@@ -3,14 +3,15 @@ whatever the page size (`<Thing>By<Key>Loader`, values in key order)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from domain import history
-from domain.db import tenant_transaction
 from domain.notes import latest_notes, notes_after
 from domain.recording import with_items
 from domain.segments import segment_sizes, segments_of
@@ -18,8 +19,8 @@ from domain.tables import customer_scores
 
 
 class Loaders:
-    def __init__(self, engine: AsyncEngine, workspace_id: int):
-        self.engine = engine
+    def __init__(self, transaction: Callable[[], AbstractAsyncContextManager[AsyncConnection]], workspace_id: int):
+        self.transaction = transaction
         self.workspace_id = workspace_id
         self.scores_by_customer = DataLoader(self._scores)
         self.notes_by_customer = DataLoader(self._notes)
@@ -29,17 +30,17 @@ class Loaders:
         self.segments_by_customer = DataLoader(self._segments_of)
 
     async def _segment_sizes(self, ids: list[int]):
-        async with tenant_transaction(self.engine, self.workspace_id) as conn:
+        async with self.transaction() as conn:
             found = await segment_sizes(conn, self.workspace_id, ids)
         return [found[i] for i in ids]
 
     async def _segments_of(self, ids: list[int]):
-        async with tenant_transaction(self.engine, self.workspace_id) as conn:
+        async with self.transaction() as conn:
             found = await segments_of(conn, self.workspace_id, ids)
         return [found[i] for i in ids]
 
     async def _scores(self, ids: list[int]):
-        async with tenant_transaction(self.engine, self.workspace_id) as conn:
+        async with self.transaction() as conn:
             rows = await conn.execute(select(customer_scores).where(
                 customer_scores.c.workspace_id == self.workspace_id, customer_scores.c.customer_id.in_(ids)))
             found = {r.customer_id: r for r in rows}
@@ -71,7 +72,7 @@ class Loaders:
         of any number of customers load in one query per page size; later pages
         (one customer paging on) one query each."""
         found: dict = {}
-        async with tenant_transaction(self.engine, self.workspace_id) as conn:
+        async with self.transaction() as conn:
             for size in {size for _, size, after in keys if after is None}:
                 customers = [pk for pk, s, after in keys if s == size and after is None]
                 for pk, rows in (await first_pages(conn, self.workspace_id, customers, size)).items():

@@ -15,6 +15,7 @@ from gql_api.analytics_queries import AnalyticsQueries
 from gql_api.customers.mutations import CustomerMutations
 from gql_api.customers.queries import CustomerQueries
 from gql_api.customers.types import Customer
+from gql_api.document_cache import DocumentCache
 from gql_api.events.queries import EventQueries
 from gql_api.events.subscriptions import Subscription
 from gql_api.notes.types import Note
@@ -24,6 +25,7 @@ from gql_api.notes.mutations import NoteMutations
 from gql_api.observability import OperationMetrics
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.mutations import RecordingMutations
+from gql_api.request_transaction import SharedQueryTransaction
 from gql_api.scoring_queries import ScoringQueries
 from gql_api.segments.mutations import SegmentMutations
 from gql_api.segments.queries import SegmentQueries
@@ -85,7 +87,7 @@ class TribeSchema(strawberry.Schema):
 
 schema = TribeSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      types=[Customer, Note, Purchase, Interaction, Segment],
-                     extensions=[*limits.EXTENSIONS, OperationMetrics, MaskUnexpectedErrors],
+                     extensions=[*limits.EXTENSIONS, DocumentCache, SharedQueryTransaction, OperationMetrics, MaskUnexpectedErrors],
                      execution_context_class=SharedEventExecution)
 
 

@@ -18,27 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import OrderedDict
 from functools import cached_property
 
 from graphql import OperationType, print_ast
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-
-class Recent(OrderedDict):
-    """The last `size` values remembered, oldest forgotten first. Sharing only
-    matters among the subscribers woken by the same events, so a few seconds'
-    worth is enough; keeping more only made the garbage collector's work longer."""
-
-    def __init__(self, size: int = 2_000):
-        super().__init__()
-        self.size = size
-
-    def remember(self, key, value):
-        self[key] = value
-        if len(self) > self.size:
-            self.popitem(last=False)
-        return value
+from gql_api.recent import Recent
 
 
 class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):

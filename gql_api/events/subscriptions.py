@@ -12,8 +12,8 @@ from domain.events import CUSTOMER_KINDS, SEGMENT_KINDS
 from gql_api.events.queries import LISTENERS, after_seq
 from gql_api.events.types import CustomerEvent, SegmentMembershipEvent
 from gql_api.hub import SubscriberTooSlow
+from gql_api.recent import Recent
 from gql_api.segments.queries import segment_pk
-from gql_api.shared_execution import Recent
 
 # Close code for a subscriber whose buffer overflowed (4000-4999 are the application's).
 TOO_SLOW = 4008

@@ -89,11 +89,12 @@ async def admin(engine):
 
 @contextlib.contextmanager
 def statements_reading(engine, table: str):
-    """Collect the SQL statements that read `table` while the block runs (N+1 checks)."""
+    """Collect the SQL statements that read `table` (any statement, for "")
+    while the block runs (N+1 checks)."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, *args):
-        if f"FROM {table}" in statement:
+        if not table or f"FROM {table}" in statement:
             seen.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)

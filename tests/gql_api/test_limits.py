@@ -113,3 +113,7 @@ async def test_only_admin_keys_introspect_and_get_suggestions_outside_developmen
     hidden = (await graphql(http, typo, analyst_key))["errors"][0]["message"]
     assert hidden == "Cannot query field 'displayNam' on type 'Customer'."
     assert (await graphql(http, "{ viewer { __typename role } }", analyst_key))["data"]["viewer"]["role"] == "ANALYST"
+    # The same texts again: each caller still gets its own verdict (gql_api/document_cache.py).
+    assert (await graphql(http, introspection, admin_key))["data"]["__schema"]["queryType"]["name"] == "Query"
+    assert "Did you mean 'displayName'?" in (await graphql(http, typo, admin_key))["errors"][0]["message"]
+    assert (await graphql(http, introspection, analyst_key))["errors"]
