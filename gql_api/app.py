@@ -20,9 +20,9 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from domain.db import make_engine, unit_of_work
 from domain.migrate import SchemaOutOfDate, require_latest
-from domain.workspaces import authenticate
 from gql_api.context import Context
 from gql_api.hub import Hub
+from gql_api.known_keys import KnownKeys
 from gql_api.limits import BodySizeLimit, RateLimit
 from gql_api.observability import RequestLog, metrics_endpoint
 from gql_api.recent import Recent
@@ -42,6 +42,7 @@ class TribeGraphQL(GraphQL):
         self.engine = engine
         self.dev = dev
         self.hub: Hub | None = None
+        self.known_keys = KnownKeys()
 
     def encode_json(self, data: object) -> str | bytes:
         """A subscription message whose payload is a result shared by several
@@ -56,8 +57,8 @@ class TribeGraphQL(GraphQL):
         return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{shared[1]}}}'
 
     async def get_context(self, request, response) -> Context:
-        return Context(engine=self.engine, api_key=await _api_key(self.engine, request.headers.get("authorization")),
-                       hub=self.hub, request=request, dev=self.dev)
+        api_key = await self.known_keys.authenticate(self.engine, request.headers.get("authorization"))
+        return Context(engine=self.engine, api_key=api_key, hub=self.hub, request=request, dev=self.dev)
 
     async def on_ws_connect(self, context: Context):
         """The API key comes with the upgrade request or in connection_init's
@@ -65,18 +66,10 @@ class TribeGraphQL(GraphQL):
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
         if context.api_key is None and isinstance(header, str):
-            context.api_key = await _api_key(self.engine, header)
+            context.api_key = await self.known_keys.authenticate(self.engine, header)
         if context.api_key is None:
             raise ConnectionRejectionError({"reason": "an API key is required: send Authorization: Bearer <key> "
                                                       "in connection_init's payload"})
-
-
-async def _api_key(engine: AsyncEngine, header: str | None):
-    scheme, _, key = (header or "").partition(" ")
-    if scheme.lower() != "bearer" or not key:
-        return None
-    async with unit_of_work(engine) as conn:
-        return await authenticate(conn, key.strip())
 
 
 def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None,

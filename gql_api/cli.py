@@ -73,6 +73,7 @@ async def _workspaces(args) -> None:
 
 async def _keys(args) -> None:
     from domain.workspaces import create_key, get_workspace, list_keys, revoke_key
+    from gql_api.known_keys import KEY_CACHE_SECONDS
 
     async def run(engine):
         async with db.unit_of_work(engine) as conn:
@@ -89,7 +90,8 @@ async def _keys(args) -> None:
                           f"{k.last_used_at or '-'}\t{k.revoked_at or '-'}")
             else:
                 record = await revoke_key(conn, workspace.id, args.id)
-                print(f"key {record.id} revoked at {record.revoked_at}")
+                print(f"key {record.id} revoked at {record.revoked_at} (servers that have just seen it "
+                      f"accept it for up to {KEY_CACHE_SECONDS:g} s more)")
     await _with_engine(run)
 
 
