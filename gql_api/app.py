@@ -35,6 +35,8 @@ from gql_api.webhook_dispatcher import run_dispatcher
 # (the data object is kept alive with its encoding, so its id is not reused).
 encoded_payloads = Recent()
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
 
 class TribeGraphQL(GraphQL):
     def __init__(self, engine: AsyncEngine | None, dev: bool = False, **kwargs):
@@ -57,8 +59,30 @@ class TribeGraphQL(GraphQL):
         return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{shared[1]}}}'
 
     async def get_context(self, request, response) -> Context:
+        if isinstance(request, Request) and GRAPHQL_RESPONSE in request.headers.get("accept", ""):
+            request.state.graphql_response = response
         api_key = await self.known_keys.authenticate(self.engine, request.headers.get("authorization"))
         return Context(engine=self.engine, api_key=api_key, hub=self.hub, request=request, dev=self.dev)
+
+    async def process_result(self, request, result):
+        """A client that accepts application/graphql-response+json gets the
+        GraphQL-over-HTTP semantics: a request that could not be executed at
+        all (it does not parse or validate, or its variables are wrong: errors
+        without a path and no data) is a 400 without a `data` entry."""
+        processed = await super().process_result(request, result)
+        sub_response = getattr(request.state, "graphql_response", None) if isinstance(request, Request) else None
+        if sub_response is not None:
+            sub_response.media_type = GRAPHQL_RESPONSE
+            if result.data is None and result.errors and all(e.path is None for e in result.errors):
+                processed.pop("data", None)
+                sub_response.status_code = 400
+        return processed
+
+    def create_response(self, response_data, sub_response):
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        return response
 
     async def on_ws_connect(self, context: Context):
         """The API key comes with the upgrade request or in connection_init's

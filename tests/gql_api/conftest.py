@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +27,19 @@ from domain.workspaces import create_key
 from gql_api.app import create_app
 from gql_api.ids import to_global_id
 from tests.helpers import new_workspace
+
+
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+JS = Path(__file__).parent / "js"
+
+
+def npm_clients() -> Path:
+    """The folder of the npm client scripts, their packages installed (npm ci) if any is missing."""
+    wanted = json.loads((JS / "package.json").read_text())["dependencies"]
+    if not all((JS / "node_modules" / name).exists() for name in wanted):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=JS, check=True, timeout=300)
+    return JS
 
 
 def _free_port() -> int:

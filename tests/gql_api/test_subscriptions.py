@@ -8,9 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 import websockets
@@ -22,7 +19,7 @@ from domain.vocab import Role
 from domain.workspaces import create_key
 from gql_api import hub
 from gql_api.shared_execution import SharedEventExecution
-from tests.gql_api.conftest import graphql, move_city_segment, run_app
+from tests.gql_api.conftest import NODE, graphql, move_city_segment, needs_node, npm_clients, run_app
 from tests.helpers import new_workspace
 
 SUBSCRIBE = """
@@ -242,19 +239,13 @@ async def test_the_python_gql_client_subscribes_and_resumes(api_url, http, shop,
     assert got == expected
 
 
-NODE = shutil.which("node")
-JS = Path(__file__).parent / "js"
-
-
-@pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+@needs_node
 async def test_the_npm_graphql_ws_client_subscribes_and_resumes(api_url, http, shop, city):
-    if not (JS / "node_modules" / "graphql-ws").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=JS, check=True, timeout=300)
     _, start = await _feed(http, shop["admin"], None)
     await move_city_segment(http, shop["admin"], city, "یزد")
     expected, _ = await _feed(http, shop["admin"], start)
     process = await asyncio.create_subprocess_exec(
-        NODE, str(JS / "subscribe.mjs"), _ws_url(api_url), shop["admin"], SUBSCRIBE,
+        NODE, str(npm_clients() / "subscribe.mjs"), _ws_url(api_url), shop["admin"], SUBSCRIBE,
         json.dumps({"after": start, "ids": [city]}), str(len(expected)),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ})
     out, err = await asyncio.wait_for(process.communicate(), 60)
