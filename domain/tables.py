@@ -109,6 +109,8 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
     Column("last_used_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+    # INTEGRATOR keys see email and phone only with this grant (the other roles by their role).
+    Column("contact_details", Boolean, nullable=False, server_default="false"),
     ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
     _one_of("role", vocab.Role),
 )

@@ -43,6 +43,8 @@ class ApiKey:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    # Granted to an INTEGRATOR key: it sees email and phone unmasked.
+    contact_details: bool = False
 
 
 def hash_key(key: str) -> bytes:
@@ -111,15 +113,21 @@ async def get_workspace(conn: AsyncConnection, slug: str) -> Workspace:
     return workspace
 
 
-async def create_key(conn: AsyncConnection, workspace_id: int, role: Role, name: str = "") -> tuple[str, ApiKey]:
-    """Returns the key itself (to show once) and its stored record."""
+async def create_key(conn: AsyncConnection, workspace_id: int, role: Role, name: str = "",
+                     contact_details: bool = False) -> tuple[str, ApiKey]:
+    """Returns the key itself (to show once) and its stored record. Only an
+    INTEGRATOR key takes the `contact_details` grant: the other roles see
+    contact details, or not, by their role."""
+    if contact_details and role is not Role.INTEGRATOR:
+        raise DomainError(ErrorCode.INVALID, "contact_details",
+                          f"only integrator keys take the contact details grant; {role.value} keys see them by role")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     prefix = key[: len(KEY_PREFIX) + 6]
     row = (
         await conn.execute(
             insert(api_keys)
             .values(workspace_id=workspace_id, role=role.value, name=name or role.value, prefix=prefix,
-                    key_hash=hash_key(key))
+                    key_hash=hash_key(key), contact_details=contact_details)
             .returning(*_KEY_COLUMNS)
         )
     ).one()
@@ -171,9 +179,10 @@ _KEY_COLUMNS = (
     api_keys.c.created_at,
     api_keys.c.last_used_at,
     api_keys.c.revoked_at,
+    api_keys.c.contact_details,
 )
 
 
 def _api_key(row) -> ApiKey:
     return ApiKey(row.id, row.workspace_id, row.name, Role(row.role), row.prefix, row.created_at,
-                  row.last_used_at, row.revoked_at)
+                  row.last_used_at, row.revoked_at, row.contact_details)

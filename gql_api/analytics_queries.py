@@ -7,7 +7,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain.analytics import workspace_analytics
-from gql_api.permissions import IsAuthenticated
+from gql_api.permissions import READERS
 
 
 @strawberry.type(description="Customers whose first purchase fell in `month`, and the share buying again in "
@@ -36,7 +36,7 @@ class WorkspaceAnalytics:
 
 @strawberry.type
 class AnalyticsQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="Dashboard figures for the workspace.")
+    @strawberry.field(permission_classes=READERS, description="Dashboard figures for the workspace.")
     async def analytics(self, info: Info, cohort_months: int = 12) -> WorkspaceAnalytics:
         async with info.context.transaction() as conn:
             found = await workspace_analytics(conn, info.context.api_key.workspace_id, max(1, min(cohort_months, 36)))

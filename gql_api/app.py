@@ -18,7 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from domain.db import make_engine, unit_of_work
+from domain.db import make_engine
 from domain.migrate import SchemaOutOfDate, require_latest
 from gql_api.context import Context
 from gql_api.hub import Hub
@@ -62,7 +62,8 @@ class TribeGraphQL(GraphQL):
         if isinstance(request, Request) and GRAPHQL_RESPONSE in request.headers.get("accept", ""):
             request.state.graphql_response = response
         api_key = await self.known_keys.authenticate(self.engine, request.headers.get("authorization"))
-        return Context(engine=self.engine, api_key=api_key, hub=self.hub, request=request, dev=self.dev)
+        return Context(engine=self.engine, api_key=api_key, hub=self.hub, request=request, dev=self.dev,
+                       customer_token=request.headers.get("x-customer-token"))
 
     async def process_result(self, request, result):
         """A client that accepts application/graphql-response+json gets the
@@ -86,11 +87,14 @@ class TribeGraphQL(GraphQL):
 
     async def on_ws_connect(self, context: Context):
         """The API key comes with the upgrade request or in connection_init's
-        payload as `Authorization: Bearer ...`."""
+        payload as `Authorization: Bearer ...`; an APP key's customer token as
+        the X-Customer-Token header or `customerToken`."""
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
         if context.api_key is None and isinstance(header, str):
             context.api_key = await self.known_keys.authenticate(self.engine, header)
+        if isinstance(params.get("customerToken"), str):
+            context.customer_token = params["customerToken"]
         if context.api_key is None:
             raise ConnectionRejectionError({"reason": "an API key is required: send Authorization: Bearer <key> "
                                                       "in connection_init's payload"})

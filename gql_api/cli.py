@@ -79,15 +79,17 @@ async def _keys(args) -> None:
         async with db.unit_of_work(engine) as conn:
             workspace = await get_workspace(conn, args.workspace)
             if args.action == "create":
-                key, record = await create_key(conn, workspace.id, Role(args.role), args.name or "")
+                key, record = await create_key(conn, workspace.id, Role(args.role), args.name or "",
+                                               args.contact_details)
                 print(f"created {record.role.value} key {record.id} for workspace {workspace.slug}; "
                       "it is shown only this once:")
                 print(key)
             elif args.action == "list":
-                print("id\trole\tname\tprefix\tcreated\tlast used\trevoked")
+                print("id\trole\tname\tprefix\tcreated\tlast used\trevoked\tcontact details")
                 for k in await list_keys(conn, workspace.id):
                     print(f"{k.id}\t{k.role.value}\t{k.name}\t{k.prefix}…\t{k.created_at:%Y-%m-%d %H:%M}\t"
-                          f"{k.last_used_at or '-'}\t{k.revoked_at or '-'}")
+                          f"{k.last_used_at or '-'}\t{k.revoked_at or '-'}\t"
+                          f"{'granted' if k.contact_details else '-'}")
             else:
                 record = await revoke_key(conn, workspace.id, args.id)
                 print(f"key {record.id} revoked at {record.revoked_at} (servers that have just seen it "
@@ -307,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--workspace", required=True, help="workspace slug")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name", help="what the key is for")
+    create.add_argument("--contact-details", action="store_true",
+                        help="integrator keys only: see customers' email and phone unmasked")
     listing = keys_sub.add_parser("list", help="list a workspace's keys (never the keys themselves)")
     listing.add_argument("--workspace", required=True)
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")

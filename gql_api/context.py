@@ -28,6 +28,8 @@ class Context:
     # What a WebSocket client sent in connection_init (strawberry fills it in).
     connection_params: dict | None = None
     dev: bool = False
+    # What an APP key's request says about its signed-in customer (gql_api/signed_in.py).
+    customer_token: str | None = None
     # Set while an HTTP query executes (gql_api/request_transaction.py).
     shared_transaction: SharedTransaction | None = None
 

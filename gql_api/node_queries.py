@@ -17,7 +17,7 @@ from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_global_id
 from gql_api.node import Node
 from gql_api.notes.types import Note
-from gql_api.permissions import IsAuthenticated
+from gql_api.permissions import READERS
 from gql_api.recording.types import Interaction, Purchase
 from gql_api.segments.types import Segment
 
@@ -59,12 +59,12 @@ async def _load(info: Info, ids: list[str]) -> list[Node | None]:
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated],
+    @strawberry.field(permission_classes=READERS,
                       description="Any object by its global id; null if it is not there (or not yours).")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return (await _load(info, [id]))[0]
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description=f"Up to {MAX_NODES} objects by global id, "
+    @strawberry.field(permission_classes=READERS, description=f"Up to {MAX_NODES} objects by global id, "
                                                                         "in the order asked; null where missing.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:

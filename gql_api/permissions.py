@@ -30,3 +30,8 @@ def role_in(*roles: Role) -> list[type[BasePermission]]:
             return info.context.api_key.role in allowed
 
     return [IsAuthenticated, HasRole]
+
+
+# Who reads the workspace's customers, segments and analytics: everyone but
+# APP keys, which only see their signed-in customer (gql_api/signed_in.py).
+READERS = role_in(Role.ADMIN, Role.ANALYST, Role.AGENT, Role.INTEGRATOR)

@@ -31,6 +31,7 @@ from gql_api.segments.mutations import SegmentMutations
 from gql_api.segments.queries import SegmentQueries
 from gql_api.segments.types import Segment
 from gql_api.shared_execution import SharedEventExecution
+from gql_api.signed_in import SignedInMutations, SignedInQueries
 from gql_api.webhooks.schema import WebhookMutations, WebhookQueries
 
 
@@ -45,7 +46,7 @@ class Viewer:
 
 @strawberry.type
 class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries, SegmentQueries, EventQueries,
-            WebhookQueries):
+            WebhookQueries, SignedInQueries):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The API key's workspace and role.")
     async def viewer(self, info: Info) -> Viewer:
         async with info.context.transaction() as conn:
@@ -54,7 +55,8 @@ class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries, Segm
 
 
 @strawberry.type
-class Mutation(CustomerMutations, RecordingMutations, NoteMutations, SegmentMutations, WebhookMutations):
+class Mutation(CustomerMutations, RecordingMutations, NoteMutations, SegmentMutations, WebhookMutations,
+               SignedInMutations):
     pass
 
 

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain.tables import model_fits
-from gql_api.permissions import IsAuthenticated
+from gql_api.permissions import READERS
 
 
 @strawberry.type(description="A fitted model: its parameters and how the fit went.")
@@ -31,7 +31,7 @@ class ScoringModels:
 
 @strawberry.type
 class ScoringQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="Null before the first full rescoring.")
+    @strawberry.field(permission_classes=READERS, description="Null before the first full rescoring.")
     async def scoring_models(self, info: Info) -> ScoringModels | None:
         async with info.context.transaction() as conn:
             rows = {r.model: r for r in await conn.execute(select(model_fits).where(

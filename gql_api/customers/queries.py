@@ -16,7 +16,7 @@ from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment
 from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_cursor, from_global_id, from_micros, to_cursor, to_micros
 from gql_api.pagination import PageInfo
-from gql_api.permissions import IsAuthenticated
+from gql_api.permissions import READERS
 from gql_api.segments.queries import segment_pk
 
 MAX_PAGE = 100
@@ -101,7 +101,7 @@ def _order_position(order: CustomerOrder, cursor: str) -> tuple:
 
 @strawberry.type
 class CustomerQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="A customer by global id, or null.")
+    @strawberry.field(permission_classes=READERS, description="A customer by global id, or null.")
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
         try:
             pk = from_global_id(id, "Customer")
@@ -111,7 +111,7 @@ class CustomerQueries:
             found = await customers_by_id(conn, info.context.api_key.workspace_id, [pk])
         return Customer.from_row(found[pk]) if pk in found else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated],
+    @strawberry.field(permission_classes=READERS,
                       description="Customers, oldest first or in `orderBy`'s order; with `search`, best match "
                                   "first (fuzzy, over names, company, email and phone; Persian and Arabic "
                                   "spellings and digits alike).")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+
 import strawberry
 from strawberry.scalars import JSON
-
 from strawberry.types import Info
 
+from gql_api.customers.contacts import mask_email, mask_phone, sees_contacts
 from gql_api.customers.scores import CustomerScores
 from gql_api.enums import CustomerKind, LifecycleStage, Temperament, Trait
 from gql_api.errors import bad_input
@@ -19,6 +20,9 @@ from gql_api.recording.types import (Interaction, InteractionConnection, Interac
                                      PurchaseConnection, PurchaseEdge, history_cursor, history_position)
 from gql_api.segments.types import Segment
 
+CONTACT_NOTE = "Masked (m***@example.com, *********89) for INTEGRATOR keys without the contact details grant."
+
+
 @strawberry.type(description="A customer of the workspace: an individual or an organisation.")
 class Customer(Node):
     external_id: str | None = strawberry.field(description="The id in the business's own system.")
@@ -28,9 +32,10 @@ class Customer(Node):
     company_name: str | None
     contact_person: str | None = strawberry.field(description="For organisations: who to talk to.")
     registration_number: str | None
-    email: str | None
-    phone: str | None = strawberry.field(description="As typed.")
-    phone_e164: str | None = strawberry.field(description="The phone in E.164 form.")
+    # Contact details, shown through the resolvers below (masked for some keys).
+    stored_email: strawberry.Private[str | None]
+    stored_phone: strawberry.Private[str | None]
+    stored_phone_e164: strawberry.Private[str | None]
     birth_date: datetime.date | None
     gender: str | None
     occupation: str | None
@@ -78,11 +83,7 @@ class Customer(Node):
 
     @strawberry.field(description="Purchases and refunds, newest first (at most 100 a page).")
     async def purchases(self, info: Info, first: int = 10, after: str | None = None) -> PurchaseConnection:
-        rows, has_next = await _history_page(info.context.loaders.purchases_by_customer, self.pk, first, after)
-        edges = [PurchaseEdge(cursor=history_cursor(r.row.purchased_at, r.row.id),
-                              node=Purchase.from_rows(r.row, r.items)) for r in rows]
-        return PurchaseConnection(edges=edges, page_info=PageInfo(
-            has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None))
+        return await purchase_page(info, self.pk, first, after)
 
     @strawberry.field(description="Service history, newest first (at most 100 a page).")
     async def interactions(self, info: Info, first: int = 10, after: str | None = None) -> InteractionConnection:
@@ -92,18 +93,32 @@ class Customer(Node):
         return InteractionConnection(edges=edges, page_info=PageInfo(
             has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None))
 
-    @strawberry.field(description="Name to show: the person's or the company's.")
-    def display_name(self) -> str:
+    @strawberry.field(description=CONTACT_NOTE)
+    def email(self, info: Info) -> str | None:
+        return _shown(info, self.stored_email, mask_email)
+
+    @strawberry.field(description="As typed. " + CONTACT_NOTE)
+    def phone(self, info: Info) -> str | None:
+        return _shown(info, self.stored_phone, mask_phone)
+
+    @strawberry.field(description="The phone in E.164 form. " + CONTACT_NOTE)
+    def phone_e164(self, info: Info) -> str | None:
+        return _shown(info, self.stored_phone_e164, mask_phone)
+
+    @strawberry.field(description="Name to show: the person's or the company's, else the email or phone "
+                                  "(masked like them).")
+    def display_name(self, info: Info) -> str:
         person = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return self.company_name or person or self.email or self.phone or ""
+        return (self.company_name or person or _shown(info, self.stored_email, mask_email)
+                or _shown(info, self.stored_phone, mask_phone) or "")
 
     @classmethod
     def from_row(cls, row) -> Customer:
         return cls(
             pk=row.id, external_id=row.external_id, kind=CustomerKind(row.kind), first_name=row.first_name,
             last_name=row.last_name, company_name=row.company_name, contact_person=row.contact_person,
-            registration_number=row.registration_number, email=row.email, phone=row.phone,
-            phone_e164=row.phone_e164, birth_date=row.birth_date, gender=row.gender, occupation=row.occupation,
+            registration_number=row.registration_number, stored_email=row.email, stored_phone=row.phone,
+            stored_phone_e164=row.phone_e164, birth_date=row.birth_date, gender=row.gender, occupation=row.occupation,
             marital_status=row.marital_status, education=row.education, income_band=row.income_band,
             province=row.province, city=row.city, neighbourhood=row.neighbourhood, interests=row.interests,
             lifestyle=row.lifestyle, temperament=Temperament(row.temperament) if row.temperament else None,
@@ -112,6 +127,18 @@ class Customer(Node):
             consent_email=row.consent_email, consent_push=row.consent_push, attributes=row.attributes,
             created_at=row.created_at, updated_at=row.updated_at,
         )
+
+
+def _shown(info: Info, value: str | None, mask) -> str | None:
+    return value if value is None or sees_contacts(info.context.api_key) else mask(value)
+
+
+async def purchase_page(info: Info, pk: int, first: int, after: str | None) -> PurchaseConnection:
+    rows, has_next = await _history_page(info.context.loaders.purchases_by_customer, pk, first, after)
+    edges = [PurchaseEdge(cursor=history_cursor(r.row.purchased_at, r.row.id),
+                          node=Purchase.from_rows(r.row, r.items)) for r in rows]
+    return PurchaseConnection(edges=edges, page_info=PageInfo(
+        has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None))
 
 
 async def _history_page(loader, pk: int, first: int, after: str | None) -> tuple[list, bool]:

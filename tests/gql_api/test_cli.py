@@ -50,6 +50,12 @@ def test_a_users_session(empty_database_url, tmp_path):
     listing = tribe("keys", "list", "--workspace", "shop", database_url=url).stdout
     assert "agent" in listing and key not in listing
     assert "revoked" in tribe("keys", "revoke", "--workspace", "shop", "1", database_url=url).stdout
+    tribe("keys", "create", "--workspace", "shop", "--role", "integrator", "--contact-details", database_url=url)
+    assert "integrator\tintegrator" in tribe("keys", "list", "--workspace", "shop", database_url=url).stdout
+    assert "\tgranted" in tribe("keys", "list", "--workspace", "shop", database_url=url).stdout
+    refused = tribe("keys", "create", "--workspace", "shop", "--role", "agent", "--contact-details", database_url=url,
+                    check=False)
+    assert refused.returncode == 1 and "only integrator keys" in refused.stderr
 
     customers = tribe("import", "customers", str(EXAMPLES / "customers.csv"), "--workspace", "shop",
                       database_url=url).stdout

@@ -1,0 +1,53 @@
+"""Contact details: visible to staff roles, masked for INTEGRATOR keys unless granted."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.db import unit_of_work
+from domain.errors import DomainError
+from domain.vocab import Role
+from domain.workspaces import create_key
+from gql_api.customers.contacts import mask_email, mask_phone
+from tests.gql_api.conftest import graphql
+from tests.helpers import new_workspace
+
+CREATE = ('mutation($input: CustomerInput!) { customerCreate(input: $input) { customer { id } '
+          'userErrors { code } } }')
+READ = "query($id: ID!) { customer(id: $id) { email phone phoneE164 displayName } }"
+
+
+@pytest.fixture(scope="module")
+async def keys(engine):
+    workspace = await new_workspace(engine, "contacts")
+    async with unit_of_work(engine) as conn:
+        made = {name: (await create_key(conn, workspace.id, role, contact_details=granted))[0]
+                for name, role, granted in [("agent", Role.AGENT, False), ("analyst", Role.ANALYST, False),
+                                            ("integrator", Role.INTEGRATOR, False),
+                                            ("granted", Role.INTEGRATOR, True)]}
+    return made
+
+
+def test_masks_keep_only_what_recognises_a_contact():
+    assert mask_email("maryam.karimi@example.com") == "m***@example.com"
+    assert mask_phone("+989123456789") == "+**********89"
+    assert mask_phone("۰۹۱۲ ۳۴۵ ۶۷۸۹") == "**** *** **۸۹"  # Persian digits are digits too
+
+
+async def test_integrators_see_contact_details_masked_unless_granted(http, keys):
+    created = await graphql(http, CREATE, keys["agent"],
+                            input={"email": "sara@example.com", "phone": "09121234567"})
+    customer_id = created["data"]["customerCreate"]["customer"]["id"]
+    seen = {name: (await graphql(http, READ, key, id=customer_id))["data"]["customer"] for name, key in keys.items()}
+    plain = {"email": "sara@example.com", "phone": "09121234567", "phoneE164": "+989121234567",
+             "displayName": "sara@example.com"}  # no name: the email stands in
+    assert seen["agent"] == seen["analyst"] == seen["granted"] == plain
+    assert seen["integrator"] == {"email": "s***@example.com", "phone": "*********67", "phoneE164": "+**********67",
+                                  "displayName": "s***@example.com"}
+
+
+async def test_only_integrator_keys_take_the_grant(engine):
+    workspace = await new_workspace(engine, "grant")
+    async with unit_of_work(engine) as conn:
+        with pytest.raises(DomainError, match="only integrator keys"):
+            await create_key(conn, workspace.id, Role.AGENT, contact_details=True)
