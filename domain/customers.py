@@ -340,7 +340,7 @@ async def create_customer(conn: AsyncConnection, workspace_id: int, raw: dict[st
     return row
 
 
-def _as_input(row: Row) -> dict[str, Any]:
+def as_input(row: Row) -> dict[str, Any]:
     """A stored profile in the shape `clean_profile` reads, so an update
     re-validates the whole profile as it will be."""
     raw = {column: getattr(row, column) for column in PROFILE_COLUMNS if column not in ("phone_e164", "search_text")}
@@ -352,7 +352,7 @@ async def update_customer(conn: AsyncConnection, workspace_id: int, customer_id:
                           region: str) -> Row:
     """Change only the given fields (None clears one)."""
     current = await _live(conn, workspace_id, customer_id)
-    values = clean_profile({**_as_input(current), **changes}, region)
+    values = clean_profile({**as_input(current), **changes}, region)
     await _require_free_external_id(conn, workspace_id, values["external_id"], customer_id)
     row = (await conn.execute(update(customers).where(customers.c.id == customer_id)
                               .values(**values, updated_at=func.now()).returning(customers))).one()

@@ -1,4 +1,4 @@
-"""customerCreate, customerUpdate, customerDelete, customerErase."""
+"""customerCreate, customerUpdate, customerDelete, customerErase, customerMerge."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain import vocab
+from domain.customer_merge import merge_customers
 from domain.customers import create_customer, delete_customer, erase_customer, update_customer
 from domain.errors import DomainError
 from domain.workspaces import workspace_region
@@ -77,6 +78,12 @@ class CustomerIdInput:
     id: strawberry.ID
 
 
+@strawberry.input
+class CustomerMergeInput:
+    survivor_id: strawberry.ID = strawberry.field(description="The record that stays.")
+    merged_id: strawberry.ID = strawberry.field(description="The record folded into the survivor, then deleted.")
+
+
 @strawberry.type
 class CustomerPayload:
     customer: Customer | None
@@ -122,3 +129,13 @@ class CustomerMutations:
                                      "notes removed, purchases and service history kept anonymously.")
     async def customer_erase(self, info: Info, input: CustomerIdInput) -> CustomerPayload:
         return await _run(info, lambda conn, ws, region: erase_customer(conn, ws, input_pk(input.id, "Customer", "id")))
+
+    @strawberry.mutation(permission_classes=ADMINS,
+                         description="Merge two records of the same customer: the survivor keeps its profile, "
+                                     "fills its empty fields from the merged record and takes over its notes, "
+                                     "purchases, service history and manual segments; the merged record is "
+                                     "deleted. Consents stay the survivor's.")
+    async def customer_merge(self, info: Info, input: CustomerMergeInput) -> CustomerPayload:
+        return await _run(info, lambda conn, ws, region: merge_customers(
+            conn, ws, input_pk(input.survivor_id, "Customer", "survivorId"),
+            input_pk(input.merged_id, "Customer", "mergedId"), region))

@@ -41,6 +41,8 @@ MATRIX = [
                        '{ userErrors { code } } }', {A, AG}),
     ("customerDelete", f'mutation {{ customerDelete(input: {{id: "{NOWHERE}"}}) {{ userErrors {{ code }} }} }}', {A}),
     ("customerErase", f'mutation {{ customerErase(input: {{id: "{NOWHERE}"}}) {{ userErrors {{ code }} }} }}', {A}),
+    ("customerMerge", f'mutation {{ customerMerge(input: {{survivorId: "{NOWHERE}", mergedId: "{NOWHERE}"}}) '
+                      f'{{ userErrors {{ code }} }} }}', {A}),
     ("purchaseRecord", 'mutation($id: ID!) { purchaseRecord(input: {customerId: $id, items: [{product: "Tea", '
                        'amount: "1000"}]}) { userErrors { code } } }', {A}),
     ("interactionRecord", "mutation($id: ID!) { interactionRecord(input: {customerId: $id, kind: ENQUIRY}) "
