@@ -1,4 +1,4 @@
-"""customerCreate, customerUpdate, customerDelete, customerErase, customerMerge."""
+"""customerCreate, customerUpdate, customerDelete, customerErase, customerTraitsSet, customerMerge."""
 
 from __future__ import annotations
 
@@ -78,6 +78,19 @@ class CustomerIdInput:
     id: strawberry.ID
 
 
+@strawberry.input(description="Staff's judgement of a customer; a field left out stays as it is.")
+class CustomerTraitsInput:
+    id: strawberry.ID
+    traits: list[Trait] | None = strawberry.field(default=strawberry.UNSET,
+                                                  description="Replaces the staff-set traits; [] clears them.")
+    temperament: Temperament | None = strawberry.UNSET
+
+    def given(self) -> dict:
+        return {name: [t.value for t in value] if isinstance(value, list) else value.value if value else None
+                for name, value in (("traits", self.traits), ("temperament", self.temperament))
+                if value is not strawberry.UNSET}
+
+
 @strawberry.input
 class CustomerMergeInput:
     survivor_id: strawberry.ID = strawberry.field(description="The record that stays.")
@@ -129,6 +142,13 @@ class CustomerMutations:
                                      "notes removed, purchases and service history kept anonymously.")
     async def customer_erase(self, info: Info, input: CustomerIdInput) -> CustomerPayload:
         return await _run(info, lambda conn, ws, region: erase_customer(conn, ws, input_pk(input.id, "Customer", "id")))
+
+    @strawberry.mutation(permission_classes=EDITORS,
+                         description="Set the traits staff see in a customer (they win over inferred ones) and "
+                                     "their temperament.")
+    async def customer_traits_set(self, info: Info, input: CustomerTraitsInput) -> CustomerPayload:
+        return await _run(info, lambda conn, ws, region: update_customer(
+            conn, ws, input_pk(input.id, "Customer", "id"), input.given(), region))
 
     @strawberry.mutation(permission_classes=ADMINS,
                          description="Merge two records of the same customer: the survivor keeps its profile, "

@@ -64,6 +64,14 @@ class Customer(Node):
         row = await info.context.loaders.scores_by_customer.load(self.pk)
         return CustomerScores.from_row(row) if row is not None else None
 
+    @strawberry.field(description="The traits to go by: staff-set ones when staff set any (staff win), else "
+                                  "those inferred by scoring.")
+    async def traits(self, info: Info) -> list[Trait]:
+        if self.staff_traits:
+            return self.staff_traits
+        row = await info.context.loaders.scores_by_customer.load(self.pk)
+        return [Trait(t) for t in row.inferred_traits] if row is not None else []
+
     @strawberry.field(description="The segments the customer is in now.")
     async def segments(self, info: Info) -> list[Segment]:
         return [Segment.from_row(r) for r in await info.context.loaders.segments_by_customer.load(self.pk)]

@@ -1,11 +1,11 @@
-"""customerCreate / customerUpdate / customerDelete / customerErase over HTTP."""
+"""customerCreate / customerUpdate / customerDelete / customerErase / customerTraitsSet over HTTP."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from domain.db import unit_of_work
 from domain.tables import customers, notes, purchases
-from gql_api.ids import from_global_id
+from gql_api.ids import from_global_id, to_global_id
 from tests.gql_api.conftest import graphql
 from tests.gql_api.test_recording import RECORD_PURCHASE, _purchase
 
@@ -94,3 +94,25 @@ async def test_erase_removes_personal_data_and_notes_but_keeps_anonymous_history
         (None, None, None, None, None, "")
     assert row.erased_at is not None and row.deleted_at is not None
     assert kept == 1 and left == 0
+
+
+TRAITS = ("mutation T($input: CustomerTraitsInput!) { customerTraitsSet(input: $input) { customer { "
+          "staffTraits temperament traits scores { inferredTraits } } userErrors { field code } } }")
+
+
+async def test_staff_traits_win_over_inferred_ones_until_cleared(http, engine, shop):
+    async with unit_of_work(engine) as conn:  # a customer scoring inferred with some trait
+        pk = await conn.scalar(text("SELECT customer_id FROM customer_scores WHERE workspace_id = :w "
+                                    "AND cardinality(inferred_traits) > 0 ORDER BY customer_id LIMIT 1"),
+                               {"w": shop["workspace"].id})
+    customer_id = to_global_id("Customer", pk)
+    set_ = (await graphql(http, TRAITS, shop["agent"], input={"id": customer_id, "traits": ["FAULT_FINDER"],
+                                                              "temperament": "WARM"}))["data"]["customerTraitsSet"]
+    assert set_["userErrors"] == [] and set_["customer"]["traits"] == ["FAULT_FINDER"]
+    assert set_["customer"]["temperament"] == "WARM" and set_["customer"]["scores"]["inferredTraits"]
+    kept = (await graphql(http, TRAITS, shop["agent"], input={"id": customer_id, "traits": []}))["data"][
+        "customerTraitsSet"]["customer"]
+    assert kept["staffTraits"] == [] and kept["temperament"] == "WARM"  # left out: unchanged
+    assert kept["traits"] == kept["scores"]["inferredTraits"]
+    wrong = await graphql(http, TRAITS, shop["agent"], input={"id": customer_id, "traits": ["GRUMPY"]})
+    assert "GRUMPY" in wrong["errors"][0]["message"]

@@ -39,6 +39,8 @@ MATRIX = [
     ("customerCreate", 'mutation { customerCreate(input: {firstName: "Matrix"}) { userErrors { code } } }', {A, AG}),
     ("customerUpdate", 'mutation($id: ID!) { customerUpdate(input: {id: $id, profile: {tags: ["vip"]}}) '
                        '{ userErrors { code } } }', {A, AG}),
+    ("customerTraitsSet", 'mutation($id: ID!) { customerTraitsSet(input: {id: $id, temperament: WARM}) '
+                          '{ userErrors { code } } }', {A, AG}),
     ("customerDelete", f'mutation {{ customerDelete(input: {{id: "{NOWHERE}"}}) {{ userErrors {{ code }} }} }}', {A}),
     ("customerErase", f'mutation {{ customerErase(input: {{id: "{NOWHERE}"}}) {{ userErrors {{ code }} }} }}', {A}),
     ("customerMerge", f'mutation {{ customerMerge(input: {{survivorId: "{NOWHERE}", mergedId: "{NOWHERE}"}}) '
