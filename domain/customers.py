@@ -280,15 +280,17 @@ async def count_customers(conn: AsyncConnection, workspace_id: int, where: Custo
     return await conn.scalar(_visible(workspace_id, where, [func.count()]))
 
 
-def _search_terms(query: str):
-    """The normalised needle, its similarity to each customer, and the match condition."""
+def _matches(workspace_id: int, query: str):
+    """The customers matching a search, with their `score` (word similarity to
+    the normalised needle). The migration 0008 function `customer_search` finds
+    them through the trigram index when `workspace_id` is the transaction's
+    workspace (db.set_workspace); row-level security would have kept the index
+    out of a plain query."""
     needle = normalize_search(query)
     if _PHONE_LIKE.match(needle):
         # "0912 345 6789" and "+98 912..." both end in the digits stored in E.164.
         needle = re.sub(r"\D", "", needle).lstrip("0")
-    similarity = func.word_similarity(needle, customers.c.search_text)
-    matches = customers.c.search_text.op("%>", is_comparison=True)(needle) | customers.c.search_text.contains(needle)
-    return similarity, matches
+    return func.customer_search(workspace_id, needle).table_valued("customer_id", "score").alias("match")
 
 
 async def search_customers(conn: AsyncConnection, workspace_id: int, query: str, limit: int,
@@ -297,19 +299,21 @@ async def search_customers(conn: AsyncConnection, workspace_id: int, query: str,
     carry their `score`). The query goes through the same normalisation as the
     stored search form, so Arabic letters, diacritics and Persian digits find what
     was saved otherwise. `after` = (score, id) of the last row of the previous page."""
-    similarity, matches = _search_terms(query)
-    statement = (_visible(workspace_id, where, [customers, similarity.label("score")]).where(matches)
-                 .order_by(similarity.desc(), customers.c.id).limit(limit))
+    match = _matches(workspace_id, query)
+    statement = (_visible(workspace_id, where, [customers, match.c.score])
+                 .join(match, match.c.customer_id == customers.c.id)
+                 .order_by(match.c.score.desc(), customers.c.id).limit(limit))
     if after is not None:
         score = cast(after[0], REAL)
-        statement = statement.where((similarity < score) | ((similarity == score) & (customers.c.id > after[1])))
+        statement = statement.where((match.c.score < score) | ((match.c.score == score) & (customers.c.id > after[1])))
     return list(await conn.execute(statement))
 
 
 async def count_matches(conn: AsyncConnection, workspace_id: int, query: str,
                         where: CustomerFilter | None = None) -> int:
-    _, matches = _search_terms(query)
-    return await conn.scalar(_visible(workspace_id, where, [func.count()]).where(matches))
+    match = _matches(workspace_id, query)
+    return await conn.scalar(_visible(workspace_id, where, [func.count()])
+                             .join(match, match.c.customer_id == customers.c.id))
 
 
 # --- writes -------------------------------------------------------------------

@@ -36,11 +36,11 @@ async def store(engine):
     ],
 )
 async def test_search_finds_the_customer_first(engine, store, query, external_id):
-    async with unit_of_work(engine) as conn:
+    async with unit_of_work(engine, store.id) as conn:
         found = await search_customers(conn, store.id, query, 5)
     assert found and found[0].external_id == external_id
 
 
 async def test_search_for_nobody_finds_nobody(engine, store):
-    async with unit_of_work(engine) as conn:
+    async with unit_of_work(engine, store.id) as conn:
         assert await search_customers(conn, store.id, "zzzzqqq", 5) == []

@@ -6,7 +6,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from domain.customers import customer_page, customers_by_id, search_customers
-from domain.db import unit_of_work
+from domain.db import set_workspace, unit_of_work
 from domain.tables import customers, interactions, notes, purchases, segment_memberships, segments
 from tests.helpers import new_workspace
 
@@ -66,5 +66,8 @@ async def test_reads_see_only_their_workspace(engine):
         theirs = await _customer(conn, b.id, "B-1", "Sara")
         assert set(await customers_by_id(conn, a.id, [mine, theirs])) == {mine}
         assert [r.id for r in await customer_page(conn, a.id, 10, None)] == [mine]
+        await set_workspace(conn, a.id)  # search reads the transaction's workspace (migration 0008)
         assert [r.id for r in await search_customers(conn, a.id, "sara", 10)] == [mine]
+        await set_workspace(conn, b.id)  # ...and finds nothing for any other
+        assert await search_customers(conn, a.id, "sara", 10) == []
         assert (await conn.execute(select(customers.c.id).where(customers.c.id == theirs))).one()
