@@ -31,6 +31,7 @@ from domain.score_model import EVIDENCE, N_PROVINCES, CustomerData, ScoringConfi
 from domain.tables import model_fits, workspaces
 import scoring
 from scoring import RFM_SEGMENTS, lifecycle, loyalty, personas
+from scoring.threads import single_threaded
 from scoring.traits import BARGAINER, FAULT_FINDER, HESITANT
 
 DAY = 86400.0
@@ -396,7 +397,9 @@ async def rescore_customer(conn: AsyncConnection, workspace_id: int, customer_id
     data = await extract_customer(conn, workspace_id, context.provinces, customer_id, now)
     if data.n == 0:
         return False
-    scores, _ = compute(data, await read_config(conn, workspace_id), context, refit=False)
+    config = await read_config(conn, workspace_id)
+    with single_threaded():
+        scores, _ = compute(data, config, context, refit=False)
     await load(conn, workspace_id, data, scores, data.now, full=False)
     return True
 
