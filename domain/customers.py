@@ -17,6 +17,7 @@ from sqlalchemy import REAL, Row, and_, cast, delete, exists, func, insert, or_,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import customers_changed
+from domain.direct_reads import fetch
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.tables import customer_scores, customers, notes, segment_memberships
@@ -164,9 +165,8 @@ def search_text(values: dict[str, Any]) -> str:
 
 
 async def customers_by_id(conn: AsyncConnection, workspace_id: int, ids: list[int]) -> dict[int, Row]:
-    rows = await conn.execute(
-        select(customers).where(customers.c.workspace_id == workspace_id, customers.c.id.in_(ids),
-                                customers.c.deleted_at.is_(None)))
+    rows = await fetch(conn, "SELECT * FROM customers WHERE workspace_id = $1 AND id = ANY($2::bigint[]) "
+                             "AND deleted_at IS NULL", workspace_id, ids)
     return {r.id: r for r in rows}
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, func, insert, select, text, tuple_, update
+from sqlalchemy import Row, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.direct_reads import fetch
 from domain.errors import DomainError, ErrorCode
 from domain.tables import customers, notes
 from domain.vocab import NoteKind
@@ -70,14 +71,14 @@ async def latest_notes(conn: AsyncConnection, workspace_id: int, customer_ids: l
                        limit: int) -> dict[int, list[Row]]:
     """Up to `limit` + 1 newest notes of each customer (pinned first), in one
     query whatever the number of customers."""
-    rows = await conn.execute(text("""
+    rows = await fetch(conn, """
         SELECT * FROM (
             SELECT n.*, row_number() OVER (PARTITION BY customer_id
                                            ORDER BY pinned DESC, created_at DESC, id DESC) AS position
             FROM notes n
-            WHERE workspace_id = :w AND customer_id = ANY(:ids) AND deleted_at IS NULL) ranked
-        WHERE position <= :limit
-        ORDER BY customer_id, position"""), {"w": workspace_id, "ids": customer_ids, "limit": limit + 1})
+            WHERE workspace_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL) ranked
+        WHERE position <= $3
+        ORDER BY customer_id, position""", workspace_id, customer_ids, limit + 1)
     found: dict[int, list[Row]] = {pk: [] for pk in customer_ids}
     for row in rows:
         found[row.customer_id].append(row)

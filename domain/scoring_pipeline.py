@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain import pgcopy, segment_membership, segments
 from domain.db import unit_of_work
+from domain.direct_reads import fetch
 from domain.score_model import EVIDENCE, N_PROVINCES, CustomerData, ScoringConfig, ScoringContext, Scores, compute
 from domain.tables import model_fits, workspaces
 import scoring
@@ -385,6 +386,13 @@ async def rescore_workspace(engine: AsyncEngine, workspace_id: int, refit: bool 
         await save_models(conn, workspace_id, context, quality, seconds)
     step("segments")
     return RescoreReport(data.n, int(data.purchase_time.size), seconds, context, quality)
+
+
+async def scores_of(conn: AsyncConnection, workspace_id: int, customer_ids: list[int]) -> dict:
+    """The stored scores of these customers, by customer id (those not scored yet are missing)."""
+    rows = await fetch(conn, "SELECT * FROM customer_scores WHERE workspace_id = $1 "
+                             "AND customer_id = ANY($2::bigint[])", workspace_id, customer_ids)
+    return {r.customer_id: r for r in rows}
 
 
 async def rescore_customer(conn: AsyncConnection, workspace_id: int, customer_id: int,

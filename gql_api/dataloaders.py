@@ -7,15 +7,14 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from domain import history
 from domain.notes import latest_notes, notes_after
 from domain.recording import with_items
+from domain.scoring_pipeline import scores_of
 from domain.segments import segment_sizes, segments_of
-from domain.tables import customer_scores
 
 
 class Loaders:
@@ -41,9 +40,7 @@ class Loaders:
 
     async def _scores(self, ids: list[int]):
         async with self.transaction() as conn:
-            rows = await conn.execute(select(customer_scores).where(
-                customer_scores.c.workspace_id == self.workspace_id, customer_scores.c.customer_id.in_(ids)))
-            found = {r.customer_id: r for r in rows}
+            found = await scores_of(conn, self.workspace_id, ids)
         return [found.get(i) for i in ids]
 
     async def _notes(self, keys: list[tuple[int, int, tuple | None]]):

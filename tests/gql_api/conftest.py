@@ -106,18 +106,36 @@ async def admin(engine):
 @contextlib.contextmanager
 def statements_reading(engine, table: str):
     """Collect the SQL statements that read `table` (any statement, for "")
-    while the block runs (N+1 checks)."""
+    while the block runs (N+1 checks): those sent through SQLAlchemy, and those
+    sent straight through asyncpg (domain/direct_reads.py)."""
     seen: list[str] = []
+    logging: list = []  # the asyncpg connections given a query logger
 
-    def record(conn, cursor, statement, *args):
+    def record(statement: str) -> None:
         if not table or f"FROM {table}" in statement:
             seen.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    def through_sqlalchemy(conn, cursor, statement, *args):
+        record(statement)
+
+    def through_asyncpg(logged) -> None:
+        record(logged.query)
+
+    def log_direct_reads(dbapi_connection, *args):
+        driver = dbapi_connection.driver_connection
+        if driver not in logging:
+            driver.add_query_logger(through_asyncpg)
+            logging.append(driver)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", through_sqlalchemy)
+    event.listen(engine.sync_engine, "checkout", log_direct_reads)
     try:
         yield seen
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        event.remove(engine.sync_engine, "before_cursor_execute", through_sqlalchemy)
+        event.remove(engine.sync_engine, "checkout", log_direct_reads)
+        for driver in logging:
+            driver.remove_query_logger(through_asyncpg)
 
 
 async def graphql(http, query: str, key: str | None = None, **variables):
