@@ -34,8 +34,8 @@ from graphql import (
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.extensions import (AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter,
-                                   SchemaExtension)
+from strawberry.extensions import (AddValidationRules, MaxTokensLimiter, SchemaExtension, max_aliases,
+                                   query_depth_limiter)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -108,12 +108,15 @@ class SchemaPrivacy(SchemaExtension):
                 error.message = error.message.split(" Did you mean")[0]
 
 
+# strawberry's depth and alias limiters, as their validation rules: made once
+# here instead of as a new class in every request's extension instance.
+DEPTH_RULE = query_depth_limiter.create_validator(MAX_DEPTH, None)
+ALIASES_RULE = max_aliases.create_validator(MAX_ALIASES)
+
 EXTENSIONS = [
     SchemaPrivacy,
-    lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    lambda: AddValidationRules([QueryCost]),
+    lambda: AddValidationRules([DEPTH_RULE, ALIASES_RULE, QueryCost]),
 ]
 
 

@@ -89,7 +89,8 @@ class TribeSchema(strawberry.Schema):
 
 schema = TribeSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      types=[Customer, Note, Purchase, Interaction, Segment],
-                     extensions=[*limits.EXTENSIONS, DocumentCache, SharedQueryTransaction, OperationMetrics, MaskUnexpectedErrors],
+                     extensions=[*limits.EXTENSIONS, DocumentCache, SharedQueryTransaction, OperationMetrics,
+                                 MaskUnexpectedErrors],
                      execution_context_class=SharedEventExecution)
 
 
