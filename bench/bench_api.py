@@ -1,7 +1,8 @@
 """GraphQL API under load, driven by wrk on loopback.
 
     .venv/bin/python bench/bench_api.py [--customers 20000] [--seconds 10] [--workers 2]
-                                        [--connections 1,10,50] [--operations customer,search,...]
+                                        [--connections 1,10,50] [--think-ms 0,100]
+                                        [--operations customer,search,...]
 
 A fresh database (DATABASE_URL's server, or an embedded PostgreSQL) gets the
 demo store, scored, and 10 notes more on each of 1,000 customers. `tribe serve
@@ -15,6 +16,12 @@ script POSTs the body, picking the customer at random among the 1,000):
 - add note: noteCreate;
 - record purchase: purchaseRecord of one item (incremental rescoring, segment
   membership and events in the same transaction).
+
+With `--think-ms T` (besides 0) each of the most connections also waits T ms
+on average (uniformly 0 to 2T) after each response, like clients that do
+something with what they got:
+back to back, latency is only queueing (50 connections / throughput); with
+thinking time it is what a client sees at that offered load.
 
 Before each run one request is checked for GraphQL errors. wrk is a C client,
 so the load generator's own CPU stays small (see ../shared/BENCHMARKING.md);
@@ -70,6 +77,9 @@ request = function()
   local id = ids[math.random(#ids)]
   return wrk.format(nil, nil, nil, '{"query":' .. query .. ',"variables":{"id":"' .. id .. '"}}')
 end
+delay = function()  -- uniform around the mean, or the clients would move in lockstep bursts
+  return math.random(0, 2 * %(think_ms)d)
+end
 done = function(summary, latency, requests)
   io.write(string.format('{"requests":%%d,"seconds":%%f,"non2xx":%%d,"socket_errors":%%d,'
     .. '"p50":%%f,"p95":%%f,"p99":%%f}\\n', summary.requests, summary.duration / 1e6, summary.errors.status,
@@ -94,8 +104,10 @@ async def prepare(engine, n: int) -> tuple[str, list[str]]:
     return key, [to_global_id("Customer", i) for i in ids]
 
 
-def run_wrk(url: str, key: str, ids: list[str], query: str, connections: int, seconds: int) -> dict:
-    lua = LUA % {"ids": ",".join(f'"{i}"' for i in ids), "query": json.dumps(json.dumps(query)), "key": key}
+def run_wrk(url: str, key: str, ids: list[str], query: str, connections: int, seconds: int,
+            think_ms: int = 0) -> dict:
+    lua = LUA % {"ids": ",".join(f'"{i}"' for i in ids), "query": json.dumps(json.dumps(query)), "key": key,
+                 "think_ms": think_ms}
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(lua)
         script.flush()
@@ -120,29 +132,36 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", default="1,10,50")
     parser.add_argument("--operations", default=",".join(OPERATIONS), help="comma-separated, of: " + ", ".join(OPERATIONS))
+    parser.add_argument("--think-ms", default="0,100",
+                        help="comma-separated: each client waits this long after a response before its next "
+                             "request (0: back to back, the server saturated; 100: 50 clients offer at most "
+                             "500 requests/s, the latency a client sees under that load)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     levels = [int(c) for c in args.connections.split(",")]
+    thinking = [int(t) for t in args.think_ms.split(",")]
     results: dict = {"customers": args.customers, "workers": args.workers, "runs": []}
     async with scratch_database("bench_api") as (database_url, engine):
         started = time.perf_counter()
         key, ids = await prepare(engine, args.customers)
         print(f"{args.customers:,} customers ready in {time.perf_counter() - started:.0f} s; "
               f"tribe serve --workers {args.workers}; wrk -t1 -cC -d{args.seconds}s", flush=True)
-        print(f"{'operation':<16} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-              f"{'non-2xx':>8}", flush=True)
+        print(f"{'operation':<16} {'conns':>5} {'think':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+              f"{'p99 ms':>8} {'non-2xx':>8}", flush=True)
         with tribe_server(database_url, args.workers) as base:
             url = base + "/graphql"
             for operation in args.operations.split(","):
                 query = OPERATIONS[operation]
                 check(url, key, ids[0], query)
-                for connections in levels:
-                    run = run_wrk(url, key, ids, query, connections, args.seconds)
-                    results["runs"].append({"operation": operation, "connections": connections, **run})
-                    print(f"{operation:<16} {connections:>5} {run['requests_per_second']:>8,.0f} "
-                          f"{run['p50']:>8.2f} {run['p95']:>8.2f} {run['p99']:>8.2f} "
-                          f"{run['non2xx'] + run['socket_errors']:>8}", flush=True)
+                for think_ms in thinking:
+                    for connections in levels if think_ms == 0 else [max(levels)]:
+                        run = run_wrk(url, key, ids, query, connections, args.seconds, think_ms)
+                        results["runs"].append({"operation": operation, "connections": connections,
+                                                "think_ms": think_ms, **run})
+                        print(f"{operation:<16} {connections:>5} {think_ms:>5} {run['requests_per_second']:>8,.0f} "
+                              f"{run['p50']:>8.2f} {run['p95']:>8.2f} {run['p99']:>8.2f} "
+                              f"{run['non2xx'] + run['socket_errors']:>8}", flush=True)
     write_results("api.json", results)
 
 

@@ -223,6 +223,8 @@ async def _prepare_quickstart(args) -> str:
 def _serve(args) -> None:
     import uvicorn
 
+    from gql_api.workers import serve_workers
+
     # Resolve the database once here so worker processes share it (and the
     # embedded server this process owns).
     os.environ["DATABASE_URL"] = db.libpq_url()
@@ -242,8 +244,11 @@ def _serve(args) -> None:
     sys.stdout.flush()
     # No permessage-deflate: subscription messages are a few hundred bytes, and
     # compressing each one cost more CPU than the rest of sending it.
-    uvicorn.run("gql_api.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                ws_per_message_deflate=False, log_level="warning" if not args.dev else "info")
+    options = {"ws_per_message_deflate": False, "log_level": "warning" if not args.dev else "info"}
+    if args.workers > 1:
+        serve_workers("gql_api.asgi:app", args.host, args.port, args.workers, **options)
+    else:
+        uvicorn.run("gql_api.asgi:app", host=args.host, port=args.port, **options)
 
 
 # --- parser ------------------------------------------------------------------
@@ -260,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "whose schema is behind this version (run `tribe migrate`).")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes, each with its own socket on the port (default 1)")
     serve.add_argument("--dev", action="store_true", help="development mode: GraphiQL on /graphql, verbose logs")
     serve.add_argument("--refit-every", type=float, metavar="HOURS",
                        help="rescore every workspace with a refit this often (also TRIBE_REFIT_HOURS)")
