@@ -80,3 +80,16 @@ async def raw_connection(conn: AsyncConnection):
     """The asyncpg connection under a SQLAlchemy one, for COPY."""
     raw = await conn.get_raw_connection()
     return raw.driver_connection
+
+
+async def after_bulk_load(conn: AsyncConnection, tables: list[str]) -> None:
+    """Fold the tables' GIN pending lists into their indexes and ANALYZE them.
+    Until autovacuum gets to it, the planner takes a freshly filled table for a
+    small one and its pending GIN entries for a reason not to use the index: a
+    search then scanned the whole workspace (100 ms instead of 5 over 20,000
+    customers)."""
+    await conn.execute(text(
+        "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'gin' AND i.indrelid = ANY(CAST(:tables AS regclass[]))"),
+        {"tables": tables})
+    await conn.execute(text(f"ANALYZE {', '.join(tables)}"))

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import demo_data as words
 from domain.bulk import copy_columns, pg_array, reserve_ids, timestamps
+from domain.db import after_bulk_load
 from domain.text import normalize_search
 from domain.vocab import CustomerKind, InteractionKind, LifecycleStage, SalesChannel, Trait
 from scoring.simulate import BgNbdParams, GammaGammaParams, simulate
@@ -181,6 +182,7 @@ async def build_demo(conn: AsyncConnection, workspace_id: int, n_customers: int,
     step("interactions", n_interactions)
     n_notes = await _notes(conn, rng, workspace_id, ids, acquired, now)
     step("notes", n_notes)
+    await after_bulk_load(conn, ["customers", "purchases", "purchase_items", "interactions", "notes"])
     return DemoCounts(n, m, int(owner.size), n_interactions, n_notes, time.perf_counter() - started)
 
 

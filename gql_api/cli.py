@@ -43,6 +43,8 @@ async def _with_engine(action):
 async def _migrate(args) -> None:
     async def run(engine):
         if args.downgrade:
+            if await migrate.current_revision(engine) is None:
+                raise DomainError(ErrorCode.INVALID, "downgrade", "the database has no migrations to undo")
             await migrate.downgrade(engine)
         else:
             await migrate.upgrade(engine)
@@ -185,6 +187,8 @@ async def _import(args) -> None:
                 else:
                     report = await import_purchases(conn, workspace.id, read_csv(path), settings.currency,
                                                     bar.update)
+            await db.after_bulk_load(conn, ["customers"] if args.kind == "customers"
+                                        else ["purchases", "purchase_items"])
         for error in report.errors:
             print(f"{path}: {error}", file=sys.stderr)
         print(f"{report.rows:,} rows: {report.inserted:,} new, {report.updated:,} updated, "

@@ -73,6 +73,11 @@ def test_a_users_session(empty_database_url, tmp_path):
     assert "revision" in downgraded and head_revision() not in downgraded
 
 
+def test_downgrading_an_empty_database_is_a_clear_error(empty_database_url):
+    result = tribe("migrate", "--downgrade", database_url=empty_database_url, check=False)
+    assert result.returncode == 1 and "no migrations to undo" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_demo_then_score(empty_database_url):
     url = empty_database_url
     tribe("migrate", database_url=url)
