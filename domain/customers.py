@@ -298,9 +298,10 @@ async def search_customers(conn: AsyncConnection, workspace_id: int, query: str,
     """Fuzzy search over names, company, email and phone, best match first (rows
     carry their `score`). The query goes through the same normalisation as the
     stored search form, so Arabic letters, diacritics and Persian digits find what
-    was saved otherwise. `after` = (score, id) of the last row of the previous page."""
+    was saved otherwise. `after` = (score, id) of the last row of the previous page.
+    Rows also carry `total`: on a first page, the number of all matches."""
     match = _matches(workspace_id, query)
-    statement = (_visible(workspace_id, where, [customers, match.c.score])
+    statement = (_visible(workspace_id, where, [customers, match.c.score, func.count().over().label("total")])
                  .join(match, match.c.customer_id == customers.c.id)
                  .order_by(match.c.score.desc(), customers.c.id).limit(limit))
     if after is not None:

@@ -42,8 +42,7 @@ class DocumentCache(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if context.query is not None and context.validation_rules:
-            # Rules are classes that strawberry's limiters make afresh for each
-            # request: their names, not their identities, tell them apart.
+            # By name: a rule class made again (a limiter's, say) is the same rule.
             key = (*self._text_key(), tuple(rule.__name__ for rule in context.validation_rules))
             errors = _verdicts.recall(key)
             if errors is None:

@@ -140,14 +140,19 @@ class CustomerQueries:
             if order_by is not None:
                 rows = await ordered_customer_page(conn, workspace_id, first, order_by.field.value,
                                                    order_by.direction is OrderDirection.DESC, position, where)
-                total = await count_customers(conn, workspace_id, where)
             elif search is None:
                 rows = await customer_page(conn, workspace_id, first, position, where)
-                total = await count_customers(conn, workspace_id, where)
             else:
                 rows = await search_customers(conn, workspace_id, search, first + 1, position, where)
-                total = await count_matches(conn, workspace_id, search, where)
         page = rows[:first]
+
+        async def count() -> int:
+            if search is not None and position is None and rows:
+                return rows[0].total  # a first page of matches counted them all on the way
+            async with info.context.transaction() as conn:
+                if search is None:
+                    return await count_customers(conn, workspace_id, where)
+                return await count_matches(conn, workspace_id, search, where)
 
         def cursor(row) -> str:
             if order_by is not None:
@@ -158,5 +163,5 @@ class CustomerQueries:
         return CustomerConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None),
-            total_count=total,
+            counter=count,
         )
