@@ -15,9 +15,10 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.tables import workspaces
@@ -60,6 +61,18 @@ def verify(secret: bytes, workspace_id: int, token: str, now: datetime) -> str:
 
 async def workspace_secret(conn: AsyncConnection, workspace_id: int) -> bytes:
     return await conn.scalar(select(workspaces.c.app_token_secret).where(workspaces.c.id == workspace_id))
+
+
+async def rotate_secret(conn: AsyncConnection, workspace_id: int) -> bytes:
+    """A new secret: every token signed with the old one stops working."""
+    secret = secrets.token_bytes(32)
+    await conn.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(app_token_secret=secret))
+    return secret
+
+
+def secret_text(secret: bytes) -> str:
+    """The secret as a backend configures it for signing tokens itself (base64url)."""
+    return _b64(secret)
 
 
 def _signature(secret: bytes, signing_input: str) -> bytes:

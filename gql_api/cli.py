@@ -55,14 +55,24 @@ async def _migrate(args) -> None:
 # --- workspaces and keys -----------------------------------------------------
 
 async def _workspaces(args) -> None:
+    from domain.customer_tokens import rotate_secret, secret_text, workspace_secret
     from domain.tables import workspaces
-    from domain.workspaces import configure_scoring, create_workspace
+    from domain.workspaces import configure_scoring, create_workspace, get_workspace
 
     async def run(engine):
         async with db.unit_of_work(engine) as conn:
             if args.action == "create":
                 workspace = await create_workspace(conn, args.slug, args.name)
                 print(f"created workspace {workspace.slug} (id {workspace.id})")
+            elif args.action == "app-secret":
+                workspace = await get_workspace(conn, args.slug)
+                if args.rotate:
+                    secret = await rotate_secret(conn, workspace.id)
+                    print("rotated: customer tokens signed before now no longer work", file=sys.stderr)
+                else:
+                    secret = await workspace_secret(conn, workspace.id)
+                print(f"workspace id (the `ws` claim): {workspace.id}\nsecret (base64url, HS256): "
+                      f"{secret_text(secret)}")
             elif args.action == "configure":
                 chosen = {k: v for k, v in vars(args).items() if k in SCORING_SETTINGS and v is not None}
                 settings = await configure_scoring(conn, args.slug, chosen)
@@ -328,13 +338,21 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id", type=int)
     keys.set_defaults(run=_keys, is_async=True)
 
-    spaces = sub.add_parser("workspaces", help="create and list workspaces",
+    spaces = sub.add_parser("workspaces", help="create, list and configure workspaces",
                             description="A workspace is one business; its data is never visible to another.")
     spaces_sub = spaces.add_subparsers(dest="action", required=True, metavar="ACTION")
     new = spaces_sub.add_parser("create", help="create a workspace")
     new.add_argument("slug", help="short name: lower-case letters, digits and dashes")
     new.add_argument("--name", help="display name")
     spaces_sub.add_parser("list", help="list workspaces")
+    app_secret = spaces_sub.add_parser("app-secret", help="print (or --rotate) the secret customer tokens are "
+                                                          "signed with",
+                                       description="A backend can sign mobile apps' customer tokens itself with "
+                                                   "this secret (JWT HS256, claims sub, ws, iat, exp) instead of "
+                                                   "calling customerTokenCreate.")
+    app_secret.add_argument("slug")
+    app_secret.add_argument("--rotate", action="store_true", help="replace it first: every token issued so far "
+                                                                  "stops working")
     configure = spaces_sub.add_parser("configure", help="set how a workspace is scored",
                                       description="Scoring settings, kept in the workspace; they apply from the "
                                                   "next `tribe score`.")

@@ -57,6 +57,10 @@ def test_a_users_session(empty_database_url, tmp_path):
                     check=False)
     assert refused.returncode == 1 and "only integrator keys" in refused.stderr
 
+    secret = tribe("workspaces", "app-secret", "shop", database_url=url).stdout
+    rotated = tribe("workspaces", "app-secret", "shop", "--rotate", database_url=url)
+    assert "secret (base64url, HS256)" in secret and rotated.stdout != secret and "rotated" in rotated.stderr
+
     customers = tribe("import", "customers", str(EXAMPLES / "customers.csv"), "--workspace", "shop",
                       database_url=url).stdout
     assert "4 new" in customers

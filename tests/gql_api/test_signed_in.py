@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from domain.customer_tokens import sign, workspace_secret
+from domain.customer_tokens import rotate_secret, secret_text, sign, workspace_secret
 from domain.db import unit_of_work
 from domain.importing import import_customers, read_csv
 from domain.tables import customers
@@ -118,3 +118,13 @@ async def test_a_deleted_customer_is_signed_out(http, app_world):
                           keys[Role.ADMIN], id=ids[3])
     assert deleted["data"]["customerDelete"]["userErrors"] == []
     assert await _post(http, ME, keys[Role.APP], token) == {"data": {"me": None}}
+
+
+async def test_a_backend_signs_tokens_itself_and_rotation_ends_the_old_ones(http, engine, app_world):
+    (workspace, keys, ids), _ = app_world
+    issued = (await _post(http, TOKEN, keys[Role.ADMIN], id=ids[0]))["data"]["customerTokenCreate"]["token"]
+    async with unit_of_work(engine) as conn:
+        secret = base64.urlsafe_b64decode(secret_text(await rotate_secret(conn, workspace.id)) + "==")
+    assert (await _post(http, ME, keys[Role.APP], issued))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    own = sign(secret, workspace.id, ids[0], datetime.now(UTC), timedelta(minutes=5))  # as a backend would
+    assert (await _post(http, ME, keys[Role.APP], own))["data"]["me"]["id"] == ids[0]
