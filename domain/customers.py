@@ -280,6 +280,11 @@ async def count_customers(conn: AsyncConnection, workspace_id: int, where: Custo
     return await conn.scalar(_visible(workspace_id, where, [func.count()]))
 
 
+def looks_like_contact(query: str) -> bool:
+    """Whether a search is for an email address or a phone number."""
+    return "@" in query or bool(_PHONE_LIKE.match(normalize_search(query)))
+
+
 def _matches(workspace_id: int, query: str):
     """The customers matching a search, with their `score` (word similarity to
     the normalised needle). The migration 0008 function `customer_search` finds

@@ -6,11 +6,13 @@ import datetime
 from enum import Enum
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from domain import customers as domain_customers
-from domain.customers import (count_customers, count_matches, customer_page, customers_by_id, ordered_customer_page,
-                              search_customers)
+from domain.customers import (count_customers, count_matches, customer_page, customers_by_id, looks_like_contact,
+                              ordered_customer_page, search_customers)
+from gql_api.customers.contacts import sees_contacts
 from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
 from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment, Trait
 from gql_api.errors import bad_input
@@ -124,6 +126,10 @@ class CustomerQueries:
             raise bad_input(f"search must be 1 to {MAX_SEARCH} characters")
         if search is not None and order_by is not None:
             raise bad_input("search results come best match first: leave out orderBy")
+        if search is not None and not sees_contacts(info.context.api_key) and looks_like_contact(search):
+            # Masked contact details would still say whose email or phone it is.
+            raise GraphQLError("searching by email or phone needs a key that sees contact details (integrator "
+                               "keys: created with --contact-details)", extensions={"code": "FORBIDDEN"})
         workspace_id = info.context.api_key.workspace_id
         try:
             if order_by is not None:

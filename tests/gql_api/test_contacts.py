@@ -51,3 +51,17 @@ async def test_only_integrator_keys_take_the_grant(engine):
     async with unit_of_work(engine) as conn:
         with pytest.raises(DomainError, match="only integrator keys"):
             await create_key(conn, workspace.id, Role.AGENT, contact_details=True)
+
+
+async def test_integrators_without_the_grant_cannot_search_by_email_or_phone(http, keys):
+    created = await graphql(http, CREATE, keys["agent"], input={"firstName": "Probe", "email": "probe@example.com",
+                                                                "phone": "09127654321"})
+    customer_id = created["data"]["customerCreate"]["customer"]["id"]
+    search = "query($q: String!) { customers(search: $q) { edges { node { id } } } }"
+    for needle in ("probe@example.com", "0912 765 4321"):
+        refused = await graphql(http, search, keys["integrator"], q=needle)
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN", needle
+        found = await graphql(http, search, keys["granted"], q=needle)
+        assert [e["node"]["id"] for e in found["data"]["customers"]["edges"]][:1] == [customer_id], needle
+    by_name = await graphql(http, search, keys["integrator"], q="Probe")
+    assert customer_id in [e["node"]["id"] for e in by_name["data"]["customers"]["edges"]]
