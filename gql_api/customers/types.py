@@ -79,15 +79,9 @@ class Customer(Node):
 
     @strawberry.field(description="Notes on the profile, pinned first, then newest first (at most 100 a page).")
     async def notes(self, info: Info, first: int = 10, after: str | None = None) -> NoteConnection:
-        if not 0 <= first <= 100:
-            raise bad_input("first must be between 0 and 100")
-        try:
-            position = note_position(after) if after else None
-        except (MalformedId, ValueError):
-            raise bad_input(f"{after!r} is not a cursor of this list") from None
-        rows = await info.context.loaders.notes_by_customer.load((self.pk, first, position))
-        edges = [NoteEdge(cursor=note_cursor(r), node=Note.from_row(r)) for r in rows[:first]]
-        return NoteConnection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > first,
+        rows, has_next = await _page(info.context.loaders.notes_by_customer, self.pk, first, after, note_position)
+        edges = [NoteEdge(cursor=note_cursor(r), node=Note.from_row(r)) for r in rows]
+        return NoteConnection(edges=edges, page_info=PageInfo(has_next_page=has_next,
                                                               end_cursor=edges[-1].cursor if edges else None))
 
     @strawberry.field(description="Purchases and refunds, newest first (at most 100 a page).")
@@ -96,7 +90,7 @@ class Customer(Node):
 
     @strawberry.field(description="Service history, newest first (at most 100 a page).")
     async def interactions(self, info: Info, first: int = 10, after: str | None = None) -> InteractionConnection:
-        rows, has_next = await _history_page(info.context.loaders.interactions_by_customer, self.pk, first, after)
+        rows, has_next = await _page(info.context.loaders.interactions_by_customer, self.pk, first, after)
         edges = [InteractionEdge(cursor=history_cursor(r.occurred_at, r.id), node=Interaction.from_row(r))
                  for r in rows]
         return InteractionConnection(edges=edges, page_info=PageInfo(
@@ -143,19 +137,20 @@ def _shown(info: Info, value: str | None, mask) -> str | None:
 
 
 async def purchase_page(info: Info, pk: int, first: int, after: str | None) -> PurchaseConnection:
-    rows, has_next = await _history_page(info.context.loaders.purchases_by_customer, pk, first, after)
+    rows, has_next = await _page(info.context.loaders.purchases_by_customer, pk, first, after)
     edges = [PurchaseEdge(cursor=history_cursor(r.row.purchased_at, r.row.id),
                           node=Purchase.from_rows(r.row, r.items)) for r in rows]
     return PurchaseConnection(edges=edges, page_info=PageInfo(
         has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None))
 
 
-async def _history_page(loader, pk: int, first: int, after: str | None) -> tuple[list, bool]:
-    """A page of the customer's purchases or interactions, and whether more follow."""
+async def _page(loader, pk: int, first: int, after: str | None, position_of=history_position) -> tuple[list, bool]:
+    """A page of the customer's notes, purchases or interactions (`position_of`
+    reads the list's cursors), and whether more follow."""
     if not 0 <= first <= 100:
         raise bad_input("first must be between 0 and 100")
     try:
-        position = history_position(after) if after else None
+        position = position_of(after) if after else None
     except (MalformedId, ValueError):
         raise bad_input(f"{after!r} is not a cursor of this list") from None
     rows = await loader.load((pk, first, position))
