@@ -18,7 +18,7 @@ import functools
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import (BigInteger, Text, and_, any_, bindparam, case, func, literal, select, text, true, tuple_,
+from sqlalchemy import (BigInteger, Text, and_, any_, bindparam, case, func, literal, or_, select, text, true, tuple_,
                         union_all, update)
 from sqlalchemy.dialects.postgresql import ARRAY, array, insert
 from sqlalchemy.sql.elements import BindParameter
@@ -160,12 +160,18 @@ def _sync_statement(workspace_id: int, group: tuple[tuple[int, str], ...], for_s
         some = bindparam("customer_ids", type_=ARRAY(BigInteger))
         matching = matching.where(c.id == any_(some))
         current = current.where(m.customer_id == any_(some))
-    # Named once each, so PostgreSQL evaluates them once for both differences.
-    matching, current = matching.cte("matching"), current.cte("current_stays")
-    now_in, was_in = select(matching.c.customer_id, matching.c.segment_id), select(current.c.customer_id,
-                                                                                    current.c.segment_id)
-    return apply_changes(workspace_id, bindparam("reason", type_=Text), entering=now_in.except_(was_in),
-                         leaving=was_in.except_(now_in))
+    # One full join finds both differences (two EXCEPTs sorted four million
+    # pairs twice each over a workspace of a million customers).
+    matching, current = matching.subquery("matching"), current.subquery("current_stays")
+    diff = (select(func.coalesce(matching.c.customer_id, current.c.customer_id).label("customer_id"),
+                   func.coalesce(matching.c.segment_id, current.c.segment_id).label("segment_id"),
+                   matching.c.customer_id.is_not(None).label("entering"))
+            .select_from(matching.join(current, and_(matching.c.customer_id == current.c.customer_id,
+                                                     matching.c.segment_id == current.c.segment_id), full=True))
+            .where(or_(matching.c.customer_id.is_(None), current.c.customer_id.is_(None))).cte("diff"))
+    return apply_changes(workspace_id, bindparam("reason", type_=Text),
+                         entering=select(diff.c.customer_id, diff.c.segment_id).where(diff.c.entering),
+                         leaving=select(diff.c.customer_id, diff.c.segment_id).where(~diff.c.entering))
 
 
 def apply_changes(workspace_id: int, reason, entering, leaving):
