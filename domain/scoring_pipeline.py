@@ -1,11 +1,12 @@
 """Moving a workspace between PostgreSQL and the scoring kernels.
 
-Full rescoring: customers (with their service history aggregated in SQL) and
-purchases leave by binary COPY straight into NumPy arrays; `score_model.compute`
-runs the kernels; the scores go back by binary COPY into a staging table and
-are swapped in with one INSERT ... ON CONFLICT statement (plus the removal of
-rows of customers that are gone) in the same transaction as the fitted models,
-so a run killed half-way leaves the previous scores and models intact.
+Full rescoring: customers, purchases and interactions leave by binary COPY
+straight into NumPy arrays; `score_model.compute` runs the kernels; the scores
+go back by binary COPY into a staging table and from there into a new
+partition of the workspace's scores, swapped in
+(domain.score_partitions) in the same transaction as the fitted models and
+the segment changes, so a run killed half-way leaves the previous scores and
+models intact.
 
 Incremental rescoring: one customer, inside the caller's transaction, with the
 models and workspace distributions of the last full run (no refit).
@@ -25,7 +26,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain import pgcopy, segment_membership, segments
+from domain import pgcopy, score_partitions, segment_membership, segments
 from domain.db import unit_of_work
 from domain.direct_reads import fetch
 from domain.score_model import EVIDENCE, N_PROVINCES, CustomerData, ScoringConfig, ScoringContext, Scores, compute
@@ -211,9 +212,10 @@ def _nan_null(column: str) -> str:
 
 
 # Codes become the stored words here; every piece of this SQL is a constant.
-# `{source}` is the staging table or one row of bind parameters.
+# `{source}` is the staging table or one row of bind parameters, `{target}` the
+# table being rebuilt or customer_scores.
 _WRITE_SQL = f"""
-INSERT INTO customer_scores AS cs (
+INSERT INTO {{target}} AS cs (
     workspace_id, customer_id, purchase_count, frequency, recency, tenure, monetary, total_spend,
     first_purchase_at, last_purchase_at, rfm_r, rfm_f, rfm_m, rfm_segment, probability_alive,
     expected_purchases_90d, clv, value, loyalty, loyalty_factors, cost_to_serve, net_value, customer_type,
@@ -228,9 +230,8 @@ SELECT :workspace_id, s.customer_id, s.purchase_count, s.frequency, s.recency, s
                           CASE WHEN s.traits & {FAULT_FINDER} > 0 THEN 'fault_finder' END,
                           CASE WHEN s.traits & {HESITANT} > 0 THEN 'hesitant' END], NULL),
        NULLIF(s.cluster, -1), {_nan_null('s.lookalike')}, s.evidence, :computed_at
-FROM {{source}} s
-ON CONFLICT (customer_id) {{conflict}}"""
-_UPSERT = """DO UPDATE SET
+FROM {{source}} s {{conflict}}"""
+_UPSERT = """ON CONFLICT (workspace_id, customer_id) DO UPDATE SET
     purchase_count = EXCLUDED.purchase_count, frequency = EXCLUDED.frequency, recency = EXCLUDED.recency,
     tenure = EXCLUDED.tenure, monetary = EXCLUDED.monetary, total_spend = EXCLUDED.total_spend,
     first_purchase_at = EXCLUDED.first_purchase_at, last_purchase_at = EXCLUDED.last_purchase_at,
@@ -262,26 +263,26 @@ def _staged_columns(data: CustomerData, scores: Scores) -> dict[str, tuple[str, 
     return {name: (_STAGED[name], values[name]) for name in _STAGED}
 
 
-async def load(conn: AsyncConnection, workspace_id: int, data: CustomerData, scores: Scores,
-               computed_at: float, full: bool) -> None:
-    """Write scores inside the caller's transaction.
-
-    Full: stage by binary COPY, delete the workspace's rows older than this run
-    (which also drops customers no longer there) and insert the staged ones;
-    rows rescored incrementally after the run's snapshot are newer and stay.
-    Incremental (one customer): one upsert straight from bind parameters."""
+async def upsert_scores(conn: AsyncConnection, workspace_id: int, data: CustomerData, scores: Scores,
+                        computed_at: float) -> None:
+    """Incremental rescoring's write: one upsert per customer (one, in practice)
+    straight from bind parameters, in the caller's transaction."""
     moment = {"workspace_id": workspace_id, "computed_at": _timestamp(computed_at)}
     staged = _staged_columns(data, scores)
-    if not full:
-        for i in range(data.n):
-            row = {name: values[i].tolist() for name, (_, values) in staged.items()}
-            await conn.execute(text(_WRITE_SQL.format(source=_ONE_ROW, conflict=_UPSERT)), {**moment, **row})
-        return
+    for i in range(data.n):
+        row = {name: values[i].tolist() for name, (_, values) in staged.items()}
+        await conn.execute(text(_WRITE_SQL.format(target="customer_scores", source=_ONE_ROW, conflict=_UPSERT)),
+                           {**moment, **row})
+
+
+async def fill_rebuild(conn: AsyncConnection, rebuild: score_partitions.Rebuild, data: CustomerData, scores: Scores,
+                       computed_at: float) -> None:
+    """A full run's write: stage by binary COPY, then one INSERT into the
+    workspace's new partition (customers no longer there have no row in it)."""
+    moment = {"workspace_id": rebuild.workspace_id, "computed_at": _timestamp(computed_at)}
     await conn.execute(text(f"CREATE TEMP TABLE {_STAGING} ({_STAGING_COLUMNS}) ON COMMIT DROP"))
-    await pgcopy.copy_in(conn, _STAGING, staged)
-    await conn.execute(text("DELETE FROM customer_scores WHERE workspace_id = :workspace_id "
-                            "AND computed_at <= :computed_at"), moment)
-    await conn.execute(text(_WRITE_SQL.format(source=_STAGING, conflict="DO NOTHING")), moment)
+    await pgcopy.copy_in(conn, _STAGING, _staged_columns(data, scores))
+    await conn.execute(text(_WRITE_SQL.format(target=rebuild.table, source=_STAGING, conflict="")), moment)
 
 
 def _timestamp(epoch_days: float) -> datetime:
@@ -375,7 +376,10 @@ async def rescore_workspace(engine: AsyncEngine, workspace_id: int, refit: bool 
 
     started = time.perf_counter()
     async with unit_of_work(engine, workspace_id) as conn:
-        await load(conn, workspace_id, data, scores, data.now, full=True)
+        rebuild = score_partitions.Rebuild(workspace_id)
+        await rebuild.start(conn)
+        await fill_rebuild(conn, rebuild, data, scores, data.now)
+        await rebuild.finish(conn, _timestamp(data.now))
         seconds["load"] = time.perf_counter() - started
         step("load")
         started = time.perf_counter()
@@ -384,6 +388,7 @@ async def rescore_workspace(engine: AsyncEngine, workspace_id: int, refit: bool 
         await segment_membership.sync(conn, workspace_id, "rescoring")
         seconds["segments"] = time.perf_counter() - started
         await save_models(conn, workspace_id, context, quality, seconds)
+        await rebuild.swap(conn)
     step("segments")
     return RescoreReport(data.n, int(data.purchase_time.size), seconds, context, quality)
 
@@ -408,7 +413,7 @@ async def rescore_customer(conn: AsyncConnection, workspace_id: int, customer_id
     config = await read_config(conn, workspace_id)
     with single_threaded():
         scores, _ = compute(data, config, context, refit=False)
-    await load(conn, workspace_id, data, scores, data.now, full=False)
+    await upsert_scores(conn, workspace_id, data, scores, data.now)
     return True
 
 

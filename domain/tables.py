@@ -262,12 +262,17 @@ interactions = Table(
     Index("ix_interactions_workspace_id_kind_occurred_at", "workspace_id", "kind", "occurred_at"),
 )
 
-# One row per customer, replaced wholesale by a full rescoring (staging + swap)
-# and row by row by incremental rescoring.
+# One row per customer, written row by row by incremental rescoring and
+# replaced wholesale by a full rescoring: partitioned by workspace, so that a
+# full run builds the workspace's partition afresh and swaps it in
+# (domain.score_partitions). No foreign key to customers: scores are derived
+# rows that every full run rebuilds from the live customers, and checking a
+# million of them at each swap cost a second; the one hard delete of a customer
+# (a merge) removes its scores itself.
 customer_scores = Table(
     "customer_scores",
     metadata,
-    _workspace(),
+    Column("workspace_id", BigInteger, primary_key=True),
     Column("customer_id", BigInteger, primary_key=True),
     Column("purchase_count", Integer, nullable=False),
     Column("frequency", Integer, nullable=False),
@@ -300,11 +305,11 @@ customer_scores = Table(
     # domain.score_model.EVIDENCE (NaN where there is none, e.g. no survey).
     Column("evidence", ARRAY(DOUBLE_PRECISION)),
     Column("computed_at", DateTime(timezone=True), nullable=False, server_default=NOW),
-    _in_workspace("customers", "customer_id"),
     _one_of("customer_type", vocab.CustomerType),
     _one_of("lifecycle_stage", vocab.LifecycleStage),
     Index("ix_customer_scores_workspace_id_clv", "workspace_id", "clv"),
     Index("ix_customer_scores_workspace_id_customer_type", "workspace_id", "customer_type"),
+    postgresql_partition_by="LIST (workspace_id)",
 )
 
 # Fitted model parameters and diagnostics, one row per workspace and model.

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import DomainError, ErrorCode
 from domain.score_model import ScoringConfig
+from domain.score_partitions import create_partition
 from domain.segments import ensure_builtin
 from domain.tables import api_keys, workspaces
 from domain.vocab import Role
@@ -63,6 +64,7 @@ async def create_workspace(conn: AsyncConnection, slug: str, name: str | None = 
             .returning(workspaces.c.id, workspaces.c.slug, workspaces.c.name)
         )
     ).one()
+    await create_partition(conn, row.id)
     await ensure_builtin(conn, row.id)
     return Workspace(*row)
 

@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy.pool import NullPool
 
 from domain.db import make_engine
+from domain.score_partitions import compared_by_alembic
 from domain.tables import metadata
 
 config = context.config
@@ -16,7 +17,7 @@ config = context.config
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=metadata, compare_type=True,
-                      transaction_per_migration=True)
+                      include_name=compared_by_alembic, transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -7,6 +7,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from domain import db, migrate
+from domain.score_partitions import compared_by_alembic
 from domain.tables import metadata
 
 
@@ -50,7 +51,8 @@ async def test_behind_schema_is_refused_with_what_to_run(empty_database_url):
 
 async def test_migrations_match_table_metadata(engine):
     def diff(sync_conn):
-        context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+        context = MigrationContext.configure(sync_conn, opts={"compare_type": True,
+                                                              "include_name": compared_by_alembic})
         return compare_metadata(context, metadata)
 
     async with engine.connect() as conn:

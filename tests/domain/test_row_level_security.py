@@ -7,7 +7,8 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from domain.db import tenant_transaction, unit_of_work
-from domain.tables import api_keys, customers, notes, workspaces
+from domain.score_partitions import partition_name
+from domain.tables import api_keys, customer_scores, customers, notes, workspaces
 from domain.vocab import Role
 from domain.workspaces import create_key
 from tests.helpers import new_workspace
@@ -60,3 +61,19 @@ async def test_a_forged_or_missing_workspace_setting_shows_nothing(engine, two):
         assert await conn.scalar(select(func.count()).select_from(customers)) == 0
         await conn.execute(text("SELECT set_config('tribe.workspace_id', '', true)"))
         assert await conn.scalar(select(func.count()).select_from(customers)) == 0
+
+
+async def test_the_api_role_reaches_score_partitions_only_through_customer_scores(engine, two):
+    """A workspace's scores live in a partition of their own (customer_scores_w<id>),
+    rebuilt by each full rescoring; the API role has no privilege on it."""
+    a, b, ids = two
+    async with unit_of_work(engine) as conn:
+        for ws in (a, b):
+            await conn.execute(insert(customer_scores).values(workspace_id=ws.id, customer_id=ids[ws.id],
+                                                              purchase_count=0, frequency=0, recency=0, tenure=0,
+                                                              monetary=0, total_spend=0))
+    async with tenant_transaction(engine, a.id) as conn:
+        assert set(await conn.scalars(select(customer_scores.c.customer_id))) == {ids[a.id]}
+    with pytest.raises(DBAPIError, match="permission denied"):
+        async with tenant_transaction(engine, a.id) as conn:
+            await conn.execute(text(f"SELECT * FROM {partition_name(b.id)}"))

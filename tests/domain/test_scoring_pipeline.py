@@ -173,6 +173,21 @@ async def test_incremental_rescoring_agrees_with_a_full_run(engine, store):
         assert getattr(incremental, column) == pytest.approx(getattr(full, column), rel=1e-9), column
 
 
+async def test_a_full_run_keeps_scores_rescored_after_its_snapshot(engine, store):
+    """A purchase recorded while a full run computes rescores its customer then;
+    the run's older figures must not overwrite that."""
+    ws, people = store
+    async with unit_of_work(engine) as conn:
+        await _purchases(conn, ws.id, people["leopard"], [0.2], 1_000_000)
+        assert await rescore_customer(conn, ws.id, people["leopard"], now=NOW + 2.9)
+    newer = await _scores(engine, people["leopard"])
+    await rescore_workspace(engine, ws.id, refit=False, now=NOW + 2.8)  # its snapshot came before the purchase
+    kept = await _scores(engine, people["leopard"])
+    assert (kept.computed_at, kept.purchase_count, kept.clv) == (newer.computed_at, newer.purchase_count, newer.clv)
+    other = await _scores(engine, people["tribe"])
+    assert other.computed_at < newer.computed_at  # the run did write everyone else
+
+
 async def test_deleted_customers_lose_their_scores(engine, store):
     ws, people = store
     async with unit_of_work(engine) as conn:

@@ -1,0 +1,106 @@
+"""`customer_scores` has one partition per workspace, so that a full rescoring
+can rebuild a workspace's scores in a fresh table and swap it in.
+
+Writing a million rows into the shared, indexed table took 23 s (every row
+entering three indexes and the write-ahead log one by one); the same rows in
+a new table without indexes took 5.5 s, and its indexes, built once the rows
+are in, 2.3 s more (10^6 customers, this 2-core machine).
+
+A rebuild, all in the caller's transaction:
+1. `start`: an empty table shaped like the partition, named `customer_scores`
+   in a schema of its own (`tribe_rescoring_w<id>`); the caller fills it.
+2. `finish`: index it, take the newer rows that incremental rescoring wrote
+   after the run's snapshot, and put that schema first on the search path, so
+   that the statements after it (the segment sync) read the new scores as
+   `customer_scores`.
+3. `swap`: drop the old partition, attach the new one.
+A run that fails or is killed rolls all of it back and leaves the old
+partition as it was. The swap holds an exclusive lock on `customer_scores`
+(every workspace) from the drop to the commit that follows it: milliseconds,
+but it waits for the reads under way.
+
+The API's role gets no privilege on the partitions: it reads and writes them
+through `customer_scores`, under its row-level security.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+PARENT = "customer_scores"
+_PARTITION = re.compile(r"customer_scores_w\d+")
+
+
+def partition_name(workspace_id: int) -> str:
+    return f"{PARENT}_w{int(workspace_id)}"
+
+
+def compared_by_alembic(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's `include_name`: everything but the partitions, which the
+    application creates, one per workspace, outside the table metadata."""
+    return not (type_ == "table" and name is not None and _PARTITION.fullmatch(name))
+
+
+async def create_partition(conn: AsyncConnection, workspace_id: int) -> None:
+    await conn.execute(text(f"CREATE TABLE {partition_name(workspace_id)} PARTITION OF {PARENT} "
+                            f"FOR VALUES IN ({int(workspace_id)})"))
+
+
+class Rebuild:
+    """One workspace's partition, built anew (see the module docstring)."""
+
+    def __init__(self, workspace_id: int) -> None:
+        self.workspace_id = int(workspace_id)
+        self.schema = f"tribe_rescoring_w{self.workspace_id}"
+        self.table = f"{self.schema}.{PARENT}"
+        self.live = partition_name(self.workspace_id)
+
+    async def start(self, conn: AsyncConnection) -> None:
+        # The CHECK lets the attach skip reading the table to prove its rows belong.
+        await conn.execute(text(f"CREATE SCHEMA {self.schema}"))
+        await conn.execute(text(
+            f"CREATE TABLE {self.table} (LIKE public.{PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
+            f"CONSTRAINT {self.live}_workspace CHECK (workspace_id = {self.workspace_id}))"))
+
+    async def finish(self, conn: AsyncConnection, computed_at) -> None:
+        """Index the new rows and take over those rescored since `computed_at`.
+
+        From here to the commit, incremental rescoring in this workspace waits
+        (the old partition is locked against writes, so none of its rows can be
+        lost). The workspace's event counter is taken first, as incremental
+        rescoring takes it (its events come before its scores): taken the other
+        way round, the two would wait for each other."""
+        for statement in (
+            f"ALTER TABLE {self.table} ADD CONSTRAINT {self.live}_pkey PRIMARY KEY (workspace_id, customer_id)",
+            f"CREATE INDEX {self.live}_clv ON {self.table} (workspace_id, clv)",
+            f"CREATE INDEX {self.live}_customer_type ON {self.table} (workspace_id, customer_type)",
+            "INSERT INTO event_counters AS ec (workspace_id, last_seq) VALUES (:w, 0) "
+            "ON CONFLICT (workspace_id) DO UPDATE SET last_seq = ec.last_seq",
+            f"LOCK TABLE public.{self.live} IN SHARE MODE",
+            f"DELETE FROM {self.table} s USING public.{self.live} live "
+            "WHERE live.customer_id = s.customer_id AND live.computed_at > :at",
+            f"INSERT INTO {self.table} SELECT * FROM public.{self.live} WHERE computed_at > :at",
+            f"ANALYZE {self.table}",
+        ):
+            await conn.execute(text(statement), {"w": self.workspace_id, "at": computed_at})
+        self._search_path = await conn.scalar(text("SELECT current_setting('search_path')"))
+        await _set_search_path(conn, f"{self.schema}, {self._search_path}")
+
+    async def swap(self, conn: AsyncConnection) -> None:
+        await _set_search_path(conn, self._search_path)
+        for statement in (
+            f"DROP TABLE public.{self.live}",
+            f"ALTER TABLE {self.table} RENAME TO {self.live}",
+            f"ALTER TABLE {self.schema}.{self.live} SET SCHEMA public",
+            f"ALTER TABLE public.{PARENT} ATTACH PARTITION public.{self.live} "
+            f"FOR VALUES IN ({self.workspace_id})",
+            f"DROP SCHEMA {self.schema}",
+        ):
+            await conn.execute(text(statement))
+
+
+async def _set_search_path(conn: AsyncConnection, path: str) -> None:
+    await conn.execute(text("SELECT set_config('search_path', :path, true)"), {"path": path})
