@@ -61,9 +61,9 @@ async def populate(engine, workspace_id: int, n: int, rng: np.random.Generator) 
         await conn.execute(text("CREATE TEMP TABLE raw_purchases (customer_id bigint, at double precision, "
                                 "amount double precision) ON COMMIT DROP"))
         await pgcopy.copy_in(conn, "raw_purchases", {
-            "customer_id": ("int8", ids[sim.customer]),
-            "at": ("float8", (now - T[sim.customer] + sim.time) * DAY),
-            "amount": ("float8", np.round(sim.amount, -3)),
+            "customer_id": pgcopy.Field("int8", ids[sim.customer]),
+            "at": pgcopy.Field("float8", (now - T[sim.customer] + sim.time) * DAY),
+            "amount": pgcopy.Field("float8", np.round(sim.amount, -3)),
         })
         await conn.execute(text(
             "INSERT INTO purchases (workspace_id, customer_id, purchased_at, total, currency) "
@@ -72,9 +72,9 @@ async def populate(engine, workspace_id: int, n: int, rng: np.random.Generator) 
         await conn.execute(text("CREATE TEMP TABLE raw_interactions (customer_id bigint, kind bigint, "
                                 "minutes double precision) ON COMMIT DROP"))
         await pgcopy.copy_in(conn, "raw_interactions", {
-            "customer_id": ("int8", ids[owner]),
-            "kind": ("int8", rng.integers(0, kinds.size, owner.size)),
-            "minutes": ("float8", rng.integers(0, 60, owner.size).astype(float)),
+            "customer_id": pgcopy.Field("int8", ids[owner]),
+            "kind": pgcopy.Field("int8", rng.integers(0, kinds.size, owner.size)),
+            "minutes": pgcopy.Field("float8", rng.integers(0, 60, owner.size).astype(float)),
         })
         await conn.execute(text(
             "INSERT INTO interactions (workspace_id, customer_id, kind, occurred_at, staff_minutes) "

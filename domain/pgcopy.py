@@ -1,18 +1,26 @@
-"""PostgreSQL's binary COPY format <-> NumPy, for fixed-width columns.
+"""PostgreSQL's binary COPY format <-> NumPy, with no Python object per row.
 
-A query whose columns are all bigint or double precision, with no NULL (use
-COALESCE, and 'NaN' for missing floats), comes out of `COPY ... TO STDOUT
-(FORMAT binary)` as equal-sized records: a 16-bit field count, then for each
-field a 32-bit length and the big-endian value. NumPy reads that as one
-structured array, with no Python object per row; writing is the mirror image,
-and can also write double precision[] columns of a fixed length ("float8[k]"):
-a 20-byte array header, then k (length, value) pairs.
+Reading (`copy_out`): the columns a query returns, as stored, bigint, double
+precision, numeric and timestamptz (read as epoch days), walked record by
+record by a compiled loop. Asking PostgreSQL to convert instead (numeric to
+double precision, a time to its epoch) cost more than the scan: ten million
+purchases left in 6.8 s converted and 3 s as stored.
+
+Writing (`Field`) goes straight to a table's own column types, NULLs, text
+from a vocabulary and fixed-length double precision[] included ("float8[k]":
+a 20-byte array header, then k (length, value) pairs), so that no SQL has to
+convert a staging table's rows: a million scores went in 3 s by COPY against
+9.5 s through staging and an INSERT ... SELECT.
 """
 
 from __future__ import annotations
 
-import io
+import asyncio
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import numba
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,8 +29,11 @@ from domain.db import raw_connection
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 HEADER = SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
-_CODES = {"int8": ">i8", "float8": ">f8", "int4": ">i4", "int2": ">i2"}
+_CODES = {"int8": ">i8", "float8": ">f8", "int4": ">i4", "int2": ">i2", "timestamptz": ">i8"}
+_POSTGRES_EPOCH_DAYS = 10957.0  # 2000-01-01 in days since 1970-01-01
+_MICROSECONDS_PER_DAY = 86400e6
 _FLOAT8_OID = 701
+_TEXT_OID = 25
 _ARRAY_HEADER = [("ndim", ">i4"), ("flags", ">i4"), ("oid", ">i4"), ("dim", ">i4"), ("lbound", ">i4")]
 
 
@@ -38,51 +49,208 @@ def _field_dtype(kind: str) -> np.dtype:
     return np.dtype(_ARRAY_HEADER + [("items", [("len", ">i4"), ("value", ">f8")], (k,))])
 
 
-def _record_dtype(columns: dict[str, str]) -> np.dtype:
-    fields = [("_count", ">i2")]
-    for name, kind in columns.items():
-        fields += [(f"_len_{name}", ">i4"), (name, _field_dtype(kind))]
-    return np.dtype(fields)
+_READ_KINDS = {"int8": 0, "float8": 1, "timestamptz": 2, "numeric": 3}
 
 
 def decode(payload: bytes, columns: dict[str, str]) -> dict[str, np.ndarray]:
-    dtype = _record_dtype(columns)
+    """The columns of a binary COPY stream: int8 as int64; float8, numeric and
+    timestamptz (as epoch days) as float64, NULL as NaN."""
     if not payload.startswith(SIGNATURE):
         raise ValueError("not a binary COPY stream")
-    extension = int.from_bytes(payload[15:19], "big")
-    start = len(HEADER) + extension
-    body = len(payload) - start - len(TRAILER)
-    if body % dtype.itemsize:
-        raise ValueError("binary COPY rows are not of the expected width (a NULL or a wrong column type?)")
-    records = np.frombuffer(payload, dtype=dtype, count=body // dtype.itemsize, offset=start)
-    return {name: records[name].astype(_CODES[kind][1:]) for name, kind in columns.items()}
+    data = np.frombuffer(payload, dtype=np.uint8)
+    start = len(HEADER) + int.from_bytes(payload[15:19], "big")
+    kinds = np.array([_READ_KINDS[kind] for kind in columns.values()], dtype=np.int64)
+    most_rows = (len(payload) - start) // (2 + 4 * len(columns))  # a NULL field is 4 bytes
+    values = np.empty((most_rows, len(columns)), dtype=np.float64)
+    rows = _read_rows(data, start, kinds, values, values.view(np.int64))
+    if rows < 0:
+        raise ValueError("binary COPY rows do not have the expected columns (a NULL bigint, or a wrong type?)")
+    ints = values[:rows].view(np.int64)
+    return {name: ints[:, j].copy() if kind == "int8" else values[:rows, j].copy()
+            for j, (name, kind) in enumerate(columns.items())}
 
 
-def encode(columns: dict[str, tuple[str, np.ndarray]]) -> bytes:
-    """Binary COPY payload for equal-length arrays, each given as (kind, values)."""
-    kinds = {name: kind for name, (kind, _) in columns.items()}
-    n = len(next(iter(columns.values()))[1])
-    records = np.empty(n, dtype=_record_dtype(kinds))
-    records["_count"] = len(columns)
-    for name, (kind, values) in columns.items():
-        records[f"_len_{name}"] = _field_dtype(kind).itemsize
-        k = _array_length(kind)
-        if k is None:
-            records[name] = values
-            continue
-        field = records[name]
-        field["ndim"], field["flags"], field["oid"], field["dim"], field["lbound"] = 1, 0, _FLOAT8_OID, k, 1
-        field["items"]["len"] = 8
-        field["items"]["value"] = values
-    return HEADER + records.tobytes() + TRAILER
+@numba.njit(cache=True, nogil=True)
+def _big_endian(data: np.ndarray, at: int, size: int) -> int:
+    """A signed big-endian integer of `size` bytes."""
+    value = 0
+    for b in range(size):
+        value = (value << 8) | data[at + b]  # eight bytes wrap to the sign by themselves
+    if size < 8 and value >= 1 << (8 * size - 1):
+        value -= 1 << (8 * size)
+    return value
+
+
+@numba.njit(cache=True, nogil=True)
+def _numeric(data: np.ndarray, at: int) -> float:
+    """PostgreSQL's binary numeric: digit count, weight, sign, scale, then
+    base-10000 digits. The digits accumulate exactly (up to 2^53: any amount
+    of money) and one division puts the point in, so the result is the
+    correctly rounded double that PostgreSQL's own cast to float8 gives."""
+    digits, weight, sign = _big_endian(data, at, 2), _big_endian(data, at + 2, 2), _big_endian(data, at + 4, 2)
+    if sign == -16384:  # 0xC000: NaN; 0xD000 and 0xF000: plus and minus infinity
+        return np.nan
+    if sign == -12288 or sign == -4096:
+        return np.inf if sign == -12288 else -np.inf
+    value = 0.0
+    for d in range(digits):
+        value = value * 10000.0 + _big_endian(data, at + 8 + 2 * d, 2)
+    exponent = weight - digits + 1
+    value = value * 10000.0 ** exponent if exponent >= 0 else value / 10000.0 ** -exponent
+    return -value if sign == 16384 else value
+
+
+@numba.njit(cache=True, nogil=True)
+def _read_rows(data: np.ndarray, at: int, kinds: np.ndarray, floats: np.ndarray, ints: np.ndarray) -> int:
+    """Fill a row of `floats` (or of `ints`, the same memory) per record; the
+    number of rows, or -1 if a record does not match `kinds`."""
+    row = 0
+    while True:
+        count = _big_endian(data, at, 2)
+        at += 2
+        if count == -1:  # the trailer
+            return row
+        if count != kinds.size:
+            return -1
+        for j in range(count):
+            size = _big_endian(data, at, 4)
+            at += 4
+            kind = kinds[j]
+            if size == -1:
+                if kind == 0:
+                    return -1
+                floats[row, j] = np.nan
+                continue
+            if kind == 0 or kind == 1:  # a double's bits go in as they are
+                ints[row, j] = _big_endian(data, at, 8)
+            elif kind == 2:
+                floats[row, j] = _big_endian(data, at, 8) / _MICROSECONDS_PER_DAY + _POSTGRES_EPOCH_DAYS
+            else:
+                floats[row, j] = _numeric(data, at)
+            at += size
+        row += 1
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column to write. `kind` is a fixed-width type ("int8", "int4",
+    "int2", "float8", "float8[k]", or "timestamptz" given in epoch days) or a
+    vocabulary: a tuple of words (a text column) or of tuples of words (text[]),
+    `values` then being indexes into it. Rows marked in `null` are NULL."""
+
+    kind: str | tuple
+    values: np.ndarray
+    null: np.ndarray | None = None
+
+    def value(self, i: int):
+        """Row i as the Python value a driver takes (one-row writes)."""
+        if self.null is not None and self.null[i]:
+            return None
+        item = self.values[i]
+        if isinstance(self.kind, tuple):
+            word = self.kind[int(item)]
+            return list(word) if isinstance(word, tuple) else word
+        if self.kind == "timestamptz":
+            return datetime.fromtimestamp(float(item) * 86400, UTC)
+        return item.tolist()
+
+
+def _vocabulary_bytes(words: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Each word's field (length prefix included), as rows of a padded byte
+    matrix, and their lengths."""
+    fields = []
+    for word in words:
+        if isinstance(word, tuple):  # text[]: header, then (length, bytes) per element
+            encoded = [w.encode() for w in word]
+            body = struct.pack(">iii", 1 if word else 0, 0, _TEXT_OID)
+            if word:
+                body += struct.pack(">ii", len(word), 1) + b"".join(struct.pack(">i", len(e)) + e for e in encoded)
+        else:
+            body = word.encode()
+        fields.append(struct.pack(">i", len(body)) + body)
+    width = max(len(f) for f in fields)
+    table = np.zeros((len(fields), width), dtype=np.uint8)
+    for j, f in enumerate(fields):
+        table[j, :len(f)] = np.frombuffer(f, dtype=np.uint8)
+    return table, np.array([len(f) for f in fields], dtype=np.int64)
+
+
+def _field_bytes(field: Field, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n x width bytes, n lengths): the column's fields, padded to one width."""
+    if isinstance(field.kind, tuple):
+        table, lengths = _vocabulary_bytes(field.kind)
+        codes = np.asarray(field.values, dtype=np.int64)
+        if field.null is not None:
+            codes = np.where(field.null, 0, codes)
+        block, used = table[codes], lengths[codes]
+    else:
+        records = np.empty(n, dtype=[("len", ">i4"), ("value", _field_dtype(field.kind))])
+        records["len"] = records.dtype["value"].itemsize
+        k = _array_length(field.kind)
+        if k is not None:
+            value = records["value"]
+            value["ndim"], value["flags"], value["oid"], value["dim"], value["lbound"] = 1, 0, _FLOAT8_OID, k, 1
+            value["items"]["len"] = 8
+            value["items"]["value"] = field.values
+        elif field.kind == "timestamptz":
+            days = np.where(field.null, 0.0, field.values) if field.null is not None else field.values
+            records["value"] = np.round((days - _POSTGRES_EPOCH_DAYS) * _MICROSECONDS_PER_DAY)
+        else:
+            records["value"] = field.values
+        block = records.view(np.uint8).reshape(n, records.dtype.itemsize)
+        used = np.full(n, records.dtype.itemsize, dtype=np.int64)
+    if field.null is not None:
+        block = block.copy()
+        block[field.null, :4] = 0xFF  # length -1: NULL, no bytes follow
+        used = np.where(field.null, 4, used)
+    return block, used
+
+
+def encode(columns: dict[str, Field]) -> np.ndarray:
+    """A binary COPY payload for equal-length columns: each column's fields
+    padded to one width by NumPy, then packed row after row without the
+    padding. Row after row, not column after column: writing one column at a
+    time touched every row's cache line 29 times (2 s instead of 0.3 for a
+    million rows of scores)."""
+    n = len(next(iter(columns.values())).values)
+    blocks = [_field_bytes(field, n) for field in columns.values()]
+    row_size = 2 + sum(size for _, size in blocks)
+    row_start = len(HEADER) + np.cumsum(row_size) - row_size
+    payload = np.empty(len(HEADER) + int(row_size.sum()) + len(TRAILER), dtype=np.uint8)
+    payload[:len(HEADER)] = np.frombuffer(HEADER, np.uint8)
+    _pack_rows(tuple(np.ascontiguousarray(block) for block, _ in blocks), tuple(size for _, size in blocks),
+               row_start, len(columns), payload)
+    payload[len(payload) - len(TRAILER):] = np.frombuffer(TRAILER, np.uint8)
+    return payload
+
+
+@numba.njit(cache=True)
+def _pack_rows(blocks, sizes, row_start: np.ndarray, count: int, out: np.ndarray) -> None:
+    for i in range(row_start.size):
+        at = row_start[i]
+        out[at], out[at + 1] = count // 256, count % 256
+        at += 2
+        for j in range(len(blocks)):
+            block, size = blocks[j], sizes[j][i]
+            for t in range(size):
+                out[at + t] = block[i, t]
+            at += size
 
 
 async def copy_out(conn: AsyncConnection, query: str, columns: dict[str, str], *args) -> dict[str, np.ndarray]:
     """Run `query` (with $1.. arguments) and return its columns as arrays."""
-    buffer = io.BytesIO()
+    chunks: list[bytes] = []
+
+    async def keep(chunk: bytes) -> None:
+        # A coroutine, not a file: asyncpg hands each chunk written to a file
+        # to a thread, which cost a second of CPU over ten million rows.
+        chunks.append(chunk)
+
     driver = await raw_connection(conn)
-    await driver.copy_from_query(query, *args, output=buffer, format="binary")
-    return decode(buffer.getvalue(), columns)
+    await driver.copy_from_query(query, *args, output=keep, format="binary")
+    # In a thread (the compiled loop lets go of the GIL), so that other COPYs
+    # under way keep being read meanwhile.
+    return await asyncio.to_thread(lambda: decode(b"".join(chunks), columns))
 
 
 async def fetch_columns(conn: AsyncConnection, query: str, columns: dict[str, str], *args) -> dict[str, np.ndarray]:
@@ -90,10 +258,17 @@ async def fetch_columns(conn: AsyncConnection, query: str, columns: dict[str, st
     COPY's extra round trips cost more than the rows do."""
     driver = await raw_connection(conn)
     rows = await driver.fetch(query, *args)
-    return {name: np.array([r[j] for r in rows], dtype=_CODES[kind][1:]) for j, (name, kind) in
-            enumerate(columns.items())}
+    return {name: np.array([_plain(r[j], kind) for r in rows], dtype=np.int64 if kind == "int8" else np.float64)
+            for j, (name, kind) in enumerate(columns.items())}
 
 
-async def copy_in(conn: AsyncConnection, table: str, columns: dict[str, tuple[str, np.ndarray]]) -> None:
+def _plain(value, kind: str):
+    if value is None:
+        return np.nan
+    return value.timestamp() / 86400 if kind == "timestamptz" else value
+
+
+async def copy_in(conn: AsyncConnection, table: str, columns: dict[str, Field], schema: str | None = None) -> None:
     driver = await raw_connection(conn)
-    await driver.copy_to_table(table, source=io.BytesIO(encode(columns)), columns=list(columns), format="binary")
+    await driver.copy_to_table(table, schema_name=schema, source=memoryview(encode(columns)), columns=list(columns),
+                               format="binary")

@@ -15,6 +15,7 @@ models and workspace distributions of the last full run (no refit).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from domain import pgcopy, score_partitions, segment_membership, segments
 from domain.db import unit_of_work
 from domain.direct_reads import fetch
 from domain.score_model import EVIDENCE, N_PROVINCES, CustomerData, ScoringConfig, ScoringContext, Scores, compute
-from domain.tables import model_fits, workspaces
+from domain.tables import customer_scores, model_fits, workspaces
 import scoring
 from scoring import RFM_SEGMENTS, lifecycle, loyalty, personas
 from scoring.threads import single_threaded
@@ -39,9 +40,10 @@ from scoring.traits import BARGAINER, FAULT_FINDER, HESITANT
 DAY = 86400.0
 Progress = Callable[[str], None]
 
-# Three plain scans, run side by side on one snapshot; everything per customer
-# is then aggregated in NumPy (bincount), not by PostgreSQL. date_part, not
-# extract: extract returns numeric, several times dearer over ten million rows.
+# Plain scans, run side by side on one snapshot; everything per customer is
+# then aggregated in NumPy (bincount), not by PostgreSQL. Times and amounts
+# leave as they are stored (pgcopy converts them). date_part, not extract,
+# where SQL computes one: extract returns numeric, several times dearer.
 _CUSTOMERS_SQL = """
 SELECT c.id,
        date_part('epoch', coalesce(c.acquired_at, c.created_at)) / 86400 AS since,
@@ -61,18 +63,20 @@ _CUSTOMER_COLUMNS = {"id": "int8", "since": "float8", "age": "float8", "organisa
 
 # Sales and refunds (negative totals) alike; refunds are told apart in NumPy.
 _PURCHASES_SQL = """
-SELECT customer_id, date_part('epoch', purchased_at) / 86400 AS at, total::float8 AS amount,
-       discount::float8 AS discount
+SELECT customer_id, purchased_at AS at, total AS amount, discount
 FROM purchases WHERE workspace_id = $1 {filter}"""
-_PURCHASE_COLUMNS = {"customer_id": "int8", "at": "float8", "amount": "float8", "discount": "float8"}
+_PURCHASE_COLUMNS = {"customer_id": "int8", "at": "timestamptz", "amount": "numeric", "discount": "numeric"}
+# COPY runs on one core, and formatting ten million purchases is the longest
+# part of the extract: they leave in halves (by customer id parity), side by side.
+_PURCHASE_SHARES = 2
 
 _INTERACTION_KINDS = ["support_request", "complaint", "discount_request", "return", "referral", "survey", "enquiry"]
 _INTERACTIONS_SQL = f"""
 SELECT customer_id, array_position(ARRAY{_INTERACTION_KINDS}::text[], kind)::int8 - 1 AS kind,
-       date_part('epoch', occurred_at) / 86400 AS at, staff_minutes::float8 AS minutes,
+       occurred_at AS at, staff_minutes AS minutes,
        coalesce(score::float8, 'NaN') AS score
 FROM interactions WHERE workspace_id = $1 {{filter}}"""
-_INTERACTION_COLUMNS = {"customer_id": "int8", "kind": "int8", "at": "float8", "minutes": "float8",
+_INTERACTION_COLUMNS = {"customer_id": "int8", "kind": "int8", "at": "timestamptz", "minutes": "numeric",
                         "score": "float8"}
 
 
@@ -87,7 +91,8 @@ async def common_provinces(conn: AsyncConnection, workspace_id: int) -> list[str
 def _queries(one: bool) -> list[tuple[str, dict[str, str]]]:
     return [
         (_CUSTOMERS_SQL.format(customer_filter="AND c.id = $3" if one else ""), _CUSTOMER_COLUMNS),
-        (_PURCHASES_SQL.format(filter="AND customer_id = $2" if one else ""), _PURCHASE_COLUMNS),
+        (_PURCHASES_SQL.format(filter="AND customer_id = $2" if one else f"AND customer_id % {_PURCHASE_SHARES} = $2"),
+         _PURCHASE_COLUMNS),
         (_INTERACTIONS_SQL.format(filter="AND customer_id = $2" if one else ""), _INTERACTION_COLUMNS),
     ]
 
@@ -105,12 +110,13 @@ async def extract_customer(conn: AsyncConnection, workspace_id: int, provinces: 
 
 async def extract_workspace(engine: AsyncEngine, workspace_id: int, now: float | None = None
                             ) -> tuple[CustomerData, list[str], ScoringConfig, ScoringContext | None]:
-    """Everything a full run reads, from one snapshot: three binary COPYs side by
-    side on three connections (PostgreSQL runs each on its own core)."""
-    async with engine.connect() as first, engine.connect() as second, engine.connect() as third:
+    """Everything a full run reads, from one snapshot: binary COPYs side by side
+    on connections of their own (PostgreSQL runs each on its own core)."""
+    async with contextlib.AsyncExitStack() as stack:
+        first, *others = [await stack.enter_async_context(engine.connect()) for _ in range(2 + _PURCHASE_SHARES)]
         await first.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
         snapshot = await first.scalar(text("SELECT pg_export_snapshot()"))
-        for conn in (second, third):
+        for conn in others:
             await conn.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             await conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
         provinces = await common_provinces(first, workspace_id)
@@ -118,21 +124,33 @@ async def extract_workspace(engine: AsyncEngine, workspace_id: int, now: float |
         previous = await read_context(first, workspace_id)
         (customer_sql, customer_columns), (purchase_sql, purchase_columns), (touch_sql, touch_columns) = \
             _queries(False)
-        rows, bought, touched = await asyncio.gather(
-            pgcopy.copy_out(first, customer_sql, customer_columns, workspace_id, provinces),
-            pgcopy.copy_out(second, purchase_sql, purchase_columns, workspace_id),
-            pgcopy.copy_out(third, touch_sql, touch_columns, workspace_id))
-        for conn in (first, second, third):
+        *bought, touched, rows = await asyncio.gather(
+            *(pgcopy.copy_out(conn, purchase_sql, purchase_columns, workspace_id, share)
+              for share, conn in enumerate(others[:_PURCHASE_SHARES])),
+            pgcopy.copy_out(others[-1], touch_sql, touch_columns, workspace_id),
+            pgcopy.copy_out(first, customer_sql, customer_columns, workspace_id, provinces))
+        for conn in (first, *others):
             await conn.rollback()
+    bought = {name: np.concatenate([share[name] for share in bought]) for name in purchase_columns}
     return _assemble(rows, bought, touched, now), provinces, config, previous
 
 
 def _owner_index(ids: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's customer index, and which rows belong to a live customer."""
+    """Each row's customer index (meaningless where the row's customer is not
+    live), and which rows belong to a live customer."""
     if ids.size == 0:
         return np.zeros(owners.size, dtype=np.int64), np.zeros(owners.size, dtype=bool)
-    index = np.searchsorted(ids, owners)
-    known = (index < ids.size) & (ids[np.minimum(index, ids.size - 1)] == owners)
+    span = int(ids[-1] - ids[0]) + 1
+    if span > 4 * ids.size:  # ids spread thin: a binary search each
+        index = np.searchsorted(ids, owners)
+        return index, (index < ids.size) & (ids[np.minimum(index, ids.size - 1)] == owners)
+    # A workspace's ids are mostly consecutive: a table by id, 3x faster than searching.
+    table = np.full(span, -1, dtype=np.int64)
+    table[ids - ids[0]] = np.arange(ids.size)
+    offset = owners - ids[0]
+    inside = (offset >= 0) & (offset < span)
+    index = table[np.where(inside, offset, 0)]
+    known = inside & (index >= 0)
     return index, known
 
 
@@ -147,11 +165,15 @@ def _assemble(rows: dict, bought: dict, touched: dict, now: float | None) -> Cus
     index, known = _owner_index(ids, bought["customer_id"])  # purchases of deleted customers drop out
     sale = known & (bought["amount"] >= 0)
     refund = known & (bought["amount"] < 0)
-    first_sale = np.full(n, np.inf)
-    np.minimum.at(first_sale, index[sale], bought["at"][sale])
-
     owner, live = _owner_index(ids, touched["customer_id"])
     kind = touched["kind"]
+    enquiry = live & (kind == _INTERACTION_KINDS.index("enquiry"))
+    # The first sale of those who made enquiries (ufunc.at is slow: only their sales).
+    enquirer = np.zeros(n, dtype=bool)
+    enquirer[owner[enquiry]] = True
+    theirs = sale & enquirer[np.where(sale, index, 0)]
+    first_sale = np.full(n, np.inf)
+    np.minimum.at(first_sale, index[theirs], bought["at"][theirs])
 
     def count(*names: str) -> np.ndarray:
         chosen = live & np.isin(kind, [_INTERACTION_KINDS.index(k) for k in names])
@@ -159,8 +181,7 @@ def _assemble(rows: dict, bought: dict, touched: dict, now: float | None) -> Cus
 
     survey = live & (kind == _INTERACTION_KINDS.index("survey"))
     answered = per_customer(owner[survey])
-    enquiry = live & (kind == _INTERACTION_KINDS.index("enquiry"))
-    early = enquiry & (touched["at"] < first_sale[np.minimum(owner, max(n - 1, 0))])
+    early = enquiry & (touched["at"] < first_sale[np.where(live, owner, 0)])
 
     province = rows["province"].astype(np.int64)
     one_hot = (province[:, None] == np.arange(N_PROVINCES)[None, :]).astype(np.float64)
@@ -185,104 +206,66 @@ def _assemble(rows: dict, bought: dict, touched: dict, now: float | None) -> Cus
 
 # --- load ----------------------------------------------------------------------------
 
-_STAGING = "scores_staging"
-_STAGED = {
-    "customer_id": "int8", "purchase_count": "int8", "frequency": "int8", "recency": "float8", "tenure": "float8",
-    "monetary": "float8", "total_spend": "float8", "first_purchase": "float8", "last_purchase": "float8",
-    "rfm_r": "int8", "rfm_f": "int8", "rfm_m": "int8", "segment": "int8", "probability_alive": "float8",
-    "expected_purchases_90d": "float8", "clv": "float8", "value": "float8", "loyalty": "float8",
-    "cost_to_serve": "float8", "net_value": "float8", "customer_type": "int8", "stage": "int8", "traits": "int8",
-    "cluster": "int8", "lookalike": "float8",
-    "loyalty_factors": f"float8[{len(loyalty.FACTORS)}]", "evidence": f"float8[{len(EVIDENCE)}]",
-}
+# The inferred traits as stored: every combination of the kernel's bit mask.
+_TRAIT_BITS = ((BARGAINER, "bargainer"), (FAULT_FINDER, "fault_finder"), (HESITANT, "hesitant"))
+_TRAIT_SETS = tuple(tuple(name for bit, name in _TRAIT_BITS if mask & bit)
+                    for mask in range((BARGAINER | FAULT_FINDER | HESITANT) + 1))
 
 
-_SQL_TYPES = {"int8": "bigint", "float8": "double precision"}
-_STAGING_COLUMNS = ", ".join(f"{name} {_SQL_TYPES.get(kind, 'double precision[]')}" for name, kind in _STAGED.items())
-_ONE_ROW = "(SELECT " + ", ".join(
-    f"CAST(:{name} AS {_SQL_TYPES.get(kind, 'double precision[]')}) AS {name}" for name, kind in _STAGED.items()) + ")"
-
-
-def _text_array(values) -> str:
-    return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
-
-
-def _nan_null(column: str) -> str:
-    return f"NULLIF({column}, 'NaN')"
-
-
-# Codes become the stored words here; every piece of this SQL is a constant.
-# `{source}` is the staging table or one row of bind parameters, `{target}` the
-# table being rebuilt or customer_scores.
-_WRITE_SQL = f"""
-INSERT INTO {{target}} AS cs (
-    workspace_id, customer_id, purchase_count, frequency, recency, tenure, monetary, total_spend,
-    first_purchase_at, last_purchase_at, rfm_r, rfm_f, rfm_m, rfm_segment, probability_alive,
-    expected_purchases_90d, clv, value, loyalty, loyalty_factors, cost_to_serve, net_value, customer_type,
-    lifecycle_stage, inferred_traits, cluster, lookalike, evidence, computed_at)
-SELECT :workspace_id, s.customer_id, s.purchase_count, s.frequency, s.recency, s.tenure, s.monetary, s.total_spend,
-       to_timestamp(NULLIF(s.first_purchase, 'NaN') * 86400), to_timestamp(NULLIF(s.last_purchase, 'NaN') * 86400),
-       NULLIF(s.rfm_r, 0), NULLIF(s.rfm_f, 0), NULLIF(s.rfm_m, 0),
-       ({_text_array(RFM_SEGMENTS)})[NULLIF(s.segment, -1) + 1], s.probability_alive, s.expected_purchases_90d,
-       s.clv, s.value, s.loyalty, s.loyalty_factors, s.cost_to_serve, s.net_value,
-       ({_text_array(personas.TYPES)})[s.customer_type + 1], ({_text_array(lifecycle.STAGES)})[s.stage + 1],
-       array_remove(ARRAY[CASE WHEN s.traits & {BARGAINER} > 0 THEN 'bargainer' END,
-                          CASE WHEN s.traits & {FAULT_FINDER} > 0 THEN 'fault_finder' END,
-                          CASE WHEN s.traits & {HESITANT} > 0 THEN 'hesitant' END], NULL),
-       NULLIF(s.cluster, -1), {_nan_null('s.lookalike')}, s.evidence, :computed_at
-FROM {{source}} s {{conflict}}"""
-_UPSERT = """ON CONFLICT (workspace_id, customer_id) DO UPDATE SET
-    purchase_count = EXCLUDED.purchase_count, frequency = EXCLUDED.frequency, recency = EXCLUDED.recency,
-    tenure = EXCLUDED.tenure, monetary = EXCLUDED.monetary, total_spend = EXCLUDED.total_spend,
-    first_purchase_at = EXCLUDED.first_purchase_at, last_purchase_at = EXCLUDED.last_purchase_at,
-    rfm_r = EXCLUDED.rfm_r, rfm_f = EXCLUDED.rfm_f, rfm_m = EXCLUDED.rfm_m, rfm_segment = EXCLUDED.rfm_segment,
-    probability_alive = EXCLUDED.probability_alive, expected_purchases_90d = EXCLUDED.expected_purchases_90d,
-    clv = EXCLUDED.clv, value = EXCLUDED.value, loyalty = EXCLUDED.loyalty,
-    loyalty_factors = EXCLUDED.loyalty_factors, cost_to_serve = EXCLUDED.cost_to_serve,
-    net_value = EXCLUDED.net_value, customer_type = EXCLUDED.customer_type,
-    lifecycle_stage = EXCLUDED.lifecycle_stage, inferred_traits = EXCLUDED.inferred_traits,
-    cluster = EXCLUDED.cluster, lookalike = EXCLUDED.lookalike, evidence = EXCLUDED.evidence,
-    computed_at = EXCLUDED.computed_at
-WHERE cs.computed_at <= EXCLUDED.computed_at"""
-
-
-def _staged_columns(data: CustomerData, scores: Scores) -> dict[str, tuple[str, np.ndarray]]:
-    s = scores.summary
-    values = {
-        "customer_id": data.ids, "purchase_count": s.purchase_count, "frequency": s.frequency,
-        "recency": s.recency, "tenure": s.T, "monetary": s.monetary, "total_spend": s.total_spend,
-        "first_purchase": s.first_purchase, "last_purchase": s.last_purchase, "rfm_r": scores.rfm[:, 0],
-        "rfm_f": scores.rfm[:, 1], "rfm_m": scores.rfm[:, 2], "segment": scores.segment,
-        "probability_alive": scores.p_alive, "expected_purchases_90d": scores.expected_90d, "clv": scores.clv,
-        "value": scores.value, "loyalty": scores.loyalty.index, "cost_to_serve": scores.cost_to_serve,
-        "net_value": scores.net_value, "customer_type": scores.customer_type, "stage": scores.stage,
-        "traits": scores.traits, "cluster": scores.cluster, "lookalike": scores.lookalike,
-        "loyalty_factors": scores.loyalty.contributions,
-        "evidence": np.column_stack([scores.evidence[name] for name in EVIDENCE]),
+def _score_fields(workspace_id: int, data: CustomerData, scores: Scores, computed_at: float
+                  ) -> dict[str, pgcopy.Field]:
+    """The scores as customer_scores' columns: the kernels' codes become the
+    stored words, and their "none" values (-1, 0 or NaN) NULLs."""
+    s, n, Field = scores.summary, data.n, pgcopy.Field
+    return {
+        "workspace_id": Field("int8", np.full(n, workspace_id)), "customer_id": Field("int8", data.ids),
+        "purchase_count": Field("int4", s.purchase_count), "frequency": Field("int4", s.frequency),
+        "recency": Field("float8", s.recency), "tenure": Field("float8", s.T),
+        "monetary": Field("float8", s.monetary), "total_spend": Field("float8", s.total_spend),
+        "first_purchase_at": Field("timestamptz", s.first_purchase, np.isnan(s.first_purchase)),
+        "last_purchase_at": Field("timestamptz", s.last_purchase, np.isnan(s.last_purchase)),
+        **{f"rfm_{key}": Field("int2", scores.rfm[:, j], scores.rfm[:, j] == 0) for j, key in enumerate("rfm")},
+        "rfm_segment": Field(tuple(RFM_SEGMENTS), scores.segment, scores.segment < 0),
+        "probability_alive": Field("float8", scores.p_alive),
+        "expected_purchases_90d": Field("float8", scores.expected_90d), "clv": Field("float8", scores.clv),
+        "value": Field("float8", scores.value), "loyalty": Field("float8", scores.loyalty.index),
+        "loyalty_factors": Field(f"float8[{len(loyalty.FACTORS)}]", scores.loyalty.contributions),
+        "cost_to_serve": Field("float8", scores.cost_to_serve), "net_value": Field("float8", scores.net_value),
+        "customer_type": Field(tuple(personas.TYPES), scores.customer_type),
+        "lifecycle_stage": Field(tuple(lifecycle.STAGES), scores.stage),
+        "inferred_traits": Field(_TRAIT_SETS, scores.traits),
+        "cluster": Field("int2", scores.cluster, scores.cluster < 0),
+        "lookalike": Field("float8", scores.lookalike, np.isnan(scores.lookalike)),
+        "evidence": Field(f"float8[{len(EVIDENCE)}]", np.column_stack([scores.evidence[name] for name in EVIDENCE])),
+        "computed_at": Field("timestamptz", np.full(n, computed_at)),
     }
-    return {name: (_STAGED[name], values[name]) for name in _STAGED}
+
+
+_SCORE_COLUMNS = [c.name for c in customer_scores.c]
+_KEY = ("workspace_id", "customer_id")
+_UPSERT = text(
+    f"INSERT INTO customer_scores ({', '.join(_SCORE_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _SCORE_COLUMNS)}) "
+    f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _SCORE_COLUMNS if c not in _KEY)
+    + " WHERE customer_scores.computed_at <= EXCLUDED.computed_at")
 
 
 async def upsert_scores(conn: AsyncConnection, workspace_id: int, data: CustomerData, scores: Scores,
                         computed_at: float) -> None:
-    """Incremental rescoring's write: one upsert per customer (one, in practice)
-    straight from bind parameters, in the caller's transaction."""
-    moment = {"workspace_id": workspace_id, "computed_at": _timestamp(computed_at)}
-    staged = _staged_columns(data, scores)
+    """Incremental rescoring's write: one upsert per customer (one, in practice),
+    in the caller's transaction."""
+    fields = _score_fields(workspace_id, data, scores, computed_at)
     for i in range(data.n):
-        row = {name: values[i].tolist() for name, (_, values) in staged.items()}
-        await conn.execute(text(_WRITE_SQL.format(target="customer_scores", source=_ONE_ROW, conflict=_UPSERT)),
-                           {**moment, **row})
+        await conn.execute(_UPSERT, {name: field.value(i) for name, field in fields.items()})
 
 
 async def fill_rebuild(conn: AsyncConnection, rebuild: score_partitions.Rebuild, data: CustomerData, scores: Scores,
                        computed_at: float) -> None:
-    """A full run's write: stage by binary COPY, then one INSERT into the
-    workspace's new partition (customers no longer there have no row in it)."""
-    moment = {"workspace_id": rebuild.workspace_id, "computed_at": _timestamp(computed_at)}
-    await conn.execute(text(f"CREATE TEMP TABLE {_STAGING} ({_STAGING_COLUMNS}) ON COMMIT DROP"))
-    await pgcopy.copy_in(conn, _STAGING, _staged_columns(data, scores))
-    await conn.execute(text(_WRITE_SQL.format(target=rebuild.table, source=_STAGING, conflict="")), moment)
+    """A full run's write: one binary COPY into the workspace's new partition
+    (customers no longer there have no row in it)."""
+    await pgcopy.copy_in(conn, score_partitions.PARENT, _score_fields(rebuild.workspace_id, data, scores, computed_at),
+                         schema=rebuild.schema)
 
 
 def _timestamp(epoch_days: float) -> datetime:
