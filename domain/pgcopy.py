@@ -206,8 +206,8 @@ def _field_bytes(field: Field, n: int) -> tuple[np.ndarray, np.ndarray]:
     return block, used
 
 
-def encode(columns: dict[str, Field]) -> np.ndarray:
-    """A binary COPY payload for equal-length columns: each column's fields
+def _encode_rows(columns: dict[str, Field]) -> np.ndarray:
+    """Binary COPY records for equal-length columns: each column's fields
     padded to one width by NumPy, then packed row after row without the
     padding. Row after row, not column after column: writing one column at a
     time touched every row's cache line 29 times (2 s instead of 0.3 for a
@@ -215,16 +215,14 @@ def encode(columns: dict[str, Field]) -> np.ndarray:
     n = len(next(iter(columns.values())).values)
     blocks = [_field_bytes(field, n) for field in columns.values()]
     row_size = 2 + sum(size for _, size in blocks)
-    row_start = len(HEADER) + np.cumsum(row_size) - row_size
-    payload = np.empty(len(HEADER) + int(row_size.sum()) + len(TRAILER), dtype=np.uint8)
-    payload[:len(HEADER)] = np.frombuffer(HEADER, np.uint8)
+    row_start = np.cumsum(row_size) - row_size
+    records = np.empty(int(row_size.sum()), dtype=np.uint8)
     _pack_rows(tuple(np.ascontiguousarray(block) for block, _ in blocks), tuple(size for _, size in blocks),
-               row_start, len(columns), payload)
-    payload[len(payload) - len(TRAILER):] = np.frombuffer(TRAILER, np.uint8)
-    return payload
+               row_start, len(columns), records)
+    return records
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pack_rows(blocks, sizes, row_start: np.ndarray, count: int, out: np.ndarray) -> None:
     for i in range(row_start.size):
         at = row_start[i]
@@ -268,7 +266,27 @@ def _plain(value, kind: str):
     return value.timestamp() / 86400 if kind == "timestamptz" else value
 
 
-async def copy_in(conn: AsyncConnection, table: str, columns: dict[str, Field], schema: str | None = None) -> None:
+async def copy_in(conn: AsyncConnection, table: str, columns: dict[str, Field], schema: str | None = None,
+                  freeze: bool = False) -> None:
+    """COPY the columns into the table. `freeze` (for a table created in this
+    transaction) writes the rows frozen and all-visible, which spares the next
+    vacuum a pass that would rewrite every page."""
     driver = await raw_connection(conn)
-    await driver.copy_to_table(table, schema_name=schema, source=memoryview(encode(columns)), columns=list(columns),
-                               format="binary")
+    await driver.copy_to_table(table, schema_name=schema, source=_payload(columns), columns=list(columns),
+                               format="binary", freeze=freeze)
+
+
+_CHUNK_ROWS = 100_000
+
+
+async def _payload(columns: dict[str, Field]):
+    """The COPY stream a slice of rows at a time, each encoded in a thread
+    while PostgreSQL takes in the one before."""
+    n = len(next(iter(columns.values())).values)
+    yield HEADER
+    for start in range(0, n, _CHUNK_ROWS):
+        rows = slice(start, start + _CHUNK_ROWS)
+        part = {name: Field(f.kind, f.values[rows], None if f.null is None else f.null[rows])
+                for name, f in columns.items()}
+        yield await asyncio.to_thread(_encode_rows, part)
+    yield TRAILER

@@ -265,7 +265,7 @@ async def fill_rebuild(conn: AsyncConnection, rebuild: score_partitions.Rebuild,
     """A full run's write: one binary COPY into the workspace's new partition
     (customers no longer there have no row in it)."""
     await pgcopy.copy_in(conn, score_partitions.PARENT, _score_fields(rebuild.workspace_id, data, scores, computed_at),
-                         schema=rebuild.schema)
+                         schema=rebuild.schema, freeze=True)
 
 
 def _timestamp(epoch_days: float) -> datetime:

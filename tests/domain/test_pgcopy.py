@@ -14,7 +14,9 @@ WORDS = ("champions", "at_risk", "")
 WORD_SETS = ((), ("bargainer",), ("bargainer", "fault_finder"))
 
 
-async def test_fields_written_by_copy_read_back_as_they_were(engine):
+@pytest.mark.parametrize("chunk_rows", [2, 100_000])  # the stream goes in slices of rows
+async def test_fields_written_by_copy_read_back_as_they_were(engine, monkeypatch, chunk_rows):
+    monkeypatch.setattr(pgcopy, "_CHUNK_ROWS", chunk_rows)
     days = np.array([19000.5, 0.0, np.nan])  # epoch days: 2022-01-08 12:00, 1970-01-01, none
     fields = {
         "big": pgcopy.Field("int8", np.array([2**40, -1, 0])),
