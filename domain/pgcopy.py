@@ -61,13 +61,13 @@ def decode(payload: bytes, columns: dict[str, str]) -> dict[str, np.ndarray]:
     start = len(HEADER) + int.from_bytes(payload[15:19], "big")
     kinds = np.array([_READ_KINDS[kind] for kind in columns.values()], dtype=np.int64)
     most_rows = (len(payload) - start) // (2 + 4 * len(columns))  # a NULL field is 4 bytes
-    values = np.empty((most_rows, len(columns)), dtype=np.float64)
+    # A column per row of the matrix, so that each comes out contiguous, with no copy.
+    values = np.empty((len(columns), most_rows), dtype=np.float64)
     rows = _read_rows(data, start, kinds, values, values.view(np.int64))
     if rows < 0:
         raise ValueError("binary COPY rows do not have the expected columns (a NULL bigint, or a wrong type?)")
-    ints = values[:rows].view(np.int64)
-    return {name: ints[:, j].copy() if kind == "int8" else values[:rows, j].copy()
-            for j, (name, kind) in enumerate(columns.items())}
+    ints = values.view(np.int64)
+    return {name: (ints if kind == "int8" else values)[j, :rows] for j, (name, kind) in enumerate(columns.items())}
 
 
 @numba.njit(cache=True, nogil=True)
@@ -102,8 +102,8 @@ def _numeric(data: np.ndarray, at: int) -> float:
 
 @numba.njit(cache=True, nogil=True)
 def _read_rows(data: np.ndarray, at: int, kinds: np.ndarray, floats: np.ndarray, ints: np.ndarray) -> int:
-    """Fill a row of `floats` (or of `ints`, the same memory) per record; the
-    number of rows, or -1 if a record does not match `kinds`."""
+    """Fill a column of `floats` (or of `ints`, the same memory) per record;
+    the number of records, or -1 if one does not match `kinds`."""
     row = 0
     while True:
         count = _big_endian(data, at, 2)
@@ -119,14 +119,14 @@ def _read_rows(data: np.ndarray, at: int, kinds: np.ndarray, floats: np.ndarray,
             if size == -1:
                 if kind == 0:
                     return -1
-                floats[row, j] = np.nan
+                floats[j, row] = np.nan
                 continue
             if kind == 0 or kind == 1:  # a double's bits go in as they are
-                ints[row, j] = _big_endian(data, at, 8)
+                ints[j, row] = _big_endian(data, at, 8)
             elif kind == 2:
-                floats[row, j] = _big_endian(data, at, 8) / _MICROSECONDS_PER_DAY + _POSTGRES_EPOCH_DAYS
+                floats[j, row] = _big_endian(data, at, 8) / _MICROSECONDS_PER_DAY + _POSTGRES_EPOCH_DAYS
             else:
-                floats[row, j] = _numeric(data, at)
+                floats[j, row] = _numeric(data, at)
             at += size
         row += 1
 
