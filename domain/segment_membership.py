@@ -18,9 +18,10 @@ import functools
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import (BigInteger, Text, and_, any_, bindparam, case, func, literal, or_, select, text, true, tuple_,
-                        union_all, update)
+from sqlalchemy import (BigInteger, Column, Text, and_, any_, bindparam, case, func, literal, or_, select, text, true,
+                        tuple_, union_all, update)
 from sqlalchemy.dialects.postgresql import ARRAY, array, insert
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,16 +37,23 @@ m = segment_memberships.c
 class RuleSegment:
     id: int
     rule: dict
+    kind: str
 
 
 async def rule_segments(conn: AsyncConnection, workspace_id: int, only: set[int] | None = None) -> list[RuleSegment]:
     """Live segments defined by a rule (every kind but MANUAL)."""
-    query = select(segments.c.id, segments.c.rule).where(
+    query = select(segments.c.id, segments.c.rule, segments.c.kind).where(
         segments.c.workspace_id == workspace_id, segments.c.deleted_at.is_(None),
         segments.c.kind != SegmentKind.MANUAL.value, segments.c.rule.is_not(None)).order_by(segments.c.id)
     if only is not None:
         query = query.where(segments.c.id.in_(only))
-    return [RuleSegment(r.id, r.rule) for r in await conn.execute(query)]
+    return [RuleSegment(r.id, r.rule, r.kind) for r in await conn.execute(query)]
+
+
+def score_columns(rules: list[dict]) -> list[str]:
+    """The customer_scores columns these rules read."""
+    return sorted({element.name for rule in rules for element in visitors.iterate(segment_rules.compile_rule(rule))
+                   if isinstance(element, Column) and element.table is customer_scores})
 
 
 def levels(found: list[RuleSegment]) -> list[list[RuleSegment]]:

@@ -44,24 +44,32 @@ BUILTIN = [
 ]
 
 
-async def ensure_builtin(conn: AsyncConnection, workspace_id: int) -> None:
+async def ensure_builtin(conn: AsyncConnection, workspace_id: int) -> set[int]:
+    """The built-in segments, made if missing; the ids of those just made."""
     statement = pg_insert(segments).values([
         {"workspace_id": workspace_id, "key": key, "name": name, "kind": SegmentKind.BUILTIN.value, "rule": rule}
         for key, name, rule in BUILTIN])
-    await conn.execute(statement.on_conflict_do_nothing(index_elements=["workspace_id", "key"]))
+    return set(await conn.scalars(statement.on_conflict_do_nothing(index_elements=["workspace_id", "key"])
+                                  .returning(segments.c.id)))
 
 
-async def refresh_clusters(conn: AsyncConnection, workspace_id: int, profiles: list[dict] | None) -> None:
+async def refresh_clusters(conn: AsyncConnection, workspace_id: int, profiles: list[dict] | None) -> set[int]:
     """One CLUSTER segment per cluster of the latest clustering, its persona as
-    the profile; clusters that no longer exist are retired."""
+    the profile; clusters that no longer exist are retired. The ids of those
+    made or brought back (their members are still to be found)."""
     profiles = profiles or []
+    live = set(await conn.scalars(select(segments.c.id).where(
+        segments.c.workspace_id == workspace_id, segments.c.kind == SegmentKind.CLUSTER.value,
+        segments.c.deleted_at.is_(None))))
+    current = set()
     for k, profile in enumerate(profiles):
         statement = pg_insert(segments).values(
             workspace_id=workspace_id, key=f"cluster:{k}", name=f"Cluster {k + 1}", kind=SegmentKind.CLUSTER.value,
             rule={"condition": {"field": "cluster", "op": "eq", "value": k}}, profile=profile)
-        await conn.execute(statement.on_conflict_do_update(
+        current.add(await conn.scalar(statement.on_conflict_do_update(
             index_elements=["workspace_id", "key"],
-            set_={"profile": statement.excluded.profile, "deleted_at": None, "updated_at": func.now()}))
+            set_={"profile": statement.excluded.profile, "deleted_at": None, "updated_at": func.now()})
+            .returning(segments.c.id)))
     retired = await conn.scalars(
         update(segments).where(segments.c.workspace_id == workspace_id, segments.c.kind == SegmentKind.CLUSTER.value,
                                segments.c.deleted_at.is_(None),
@@ -69,6 +77,7 @@ async def refresh_clusters(conn: AsyncConnection, workspace_id: int, profiles: l
         .values(deleted_at=func.now()).returning(segments.c.id))
     for segment_id in retired:
         await segment_membership.close_segment(conn, workspace_id, segment_id, "cluster retired")
+    return current - live
 
 
 # --- reads -----------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from domain import scoring_pipeline
+from domain import scoring_pipeline, segment_membership
 from domain.bulk import copy_columns, timestamps
+from domain.customers import delete_customer
 from domain.db import unit_of_work
 from domain.scoring_pipeline import rescore_customer, rescore_workspace
-from domain.tables import customer_scores, customers, model_fits, purchases
+from domain.tables import customer_scores, customers, model_fits, purchases, segment_memberships, segments
 from domain.score_model import EVIDENCE
 from scoring import BgNbdParams, GammaGammaParams, loyalty, simulate
 from tests.helpers import new_workspace
@@ -85,6 +86,13 @@ async def store(engine):
         people["gone"] = await _buyer(conn, ws.id, "gone", [700, 690, 680, 670, 660, 650], 200_000)
     await rescore_workspace(engine, ws.id, now=NOW)
     return ws, people
+
+
+async def _rescore_as_recording_does(conn, workspace_id, customer_id, now) -> None:
+    """What recording a purchase does after writing it: rescore the customer
+    and sync their segments."""
+    assert await rescore_customer(conn, workspace_id, customer_id, now=now)
+    await segment_membership.sync(conn, workspace_id, "purchase recorded", [customer_id])
 
 
 async def _scores(engine, customer_id):
@@ -161,7 +169,7 @@ async def test_incremental_rescoring_agrees_with_a_full_run(engine, store):
     await rescore_workspace(engine, ws.id, refit=True, now=moment)
     async with unit_of_work(engine) as conn:
         await _purchases(conn, ws.id, people["churner"], [0.5], 150_000)
-        assert await rescore_customer(conn, ws.id, people["churner"], now=moment)
+        await _rescore_as_recording_does(conn, ws.id, people["churner"], moment)
     incremental = await _scores(engine, people["churner"])
     assert incremental.purchase_count == 5
     await rescore_workspace(engine, ws.id, refit=False, now=moment)
@@ -179,7 +187,7 @@ async def test_a_full_run_keeps_scores_rescored_after_its_snapshot(engine, store
     ws, people = store
     async with unit_of_work(engine) as conn:
         await _purchases(conn, ws.id, people["leopard"], [0.2], 1_000_000)
-        assert await rescore_customer(conn, ws.id, people["leopard"], now=NOW + 2.9)
+        await _rescore_as_recording_does(conn, ws.id, people["leopard"], NOW + 2.9)
     newer = await _scores(engine, people["leopard"])
     await rescore_workspace(engine, ws.id, refit=False, now=NOW + 2.8)  # its snapshot came before the purchase
     kept = await _scores(engine, people["leopard"])
@@ -191,7 +199,7 @@ async def test_a_full_run_keeps_scores_rescored_after_its_snapshot(engine, store
 async def test_deleted_customers_lose_their_scores(engine, store):
     ws, people = store
     async with unit_of_work(engine) as conn:
-        await conn.execute(customers.update().where(customers.c.id == people["gone"]).values(deleted_at=func.now()))
+        await delete_customer(conn, ws.id, people["gone"])
     await rescore_workspace(engine, ws.id, refit=False, now=NOW + 3)
     async with unit_of_work(engine) as conn:
         left = await conn.scalar(select(func.count()).where(customer_scores.c.customer_id == people["gone"]))
@@ -207,3 +215,29 @@ async def test_a_workspace_never_scored_has_nothing_to_rescore_with(engine):
         assert not await rescore_customer(conn, ws.id, cid)
     with pytest.raises(ValueError, match="at least three customers"):
         await rescore_workspace(engine, ws.id)
+
+
+async def _changes_a_full_evaluation_finds(engine, workspace_id) -> int:
+    async with engine.connect() as conn:
+        async with conn.begin() as transaction:
+            changes = await segment_membership.sync(conn, workspace_id, "check")
+            await transaction.rollback()
+    return changes
+
+
+async def test_a_full_run_leaves_every_segment_as_a_full_evaluation_would(engine, store):
+    """A full run re-evaluates Tribe's own segments only for customers whose
+    scores moved: a lead who bought (recorded without rescoring) must still
+    enter the segments of buyers, and nothing may be left for a full pass."""
+    ws, people = store
+    async with unit_of_work(engine) as conn:
+        await _purchases(conn, ws.id, people["lead"], [40, 20, 1], 500_000)
+    await rescore_workspace(engine, ws.id, refit=False, now=NOW + 4)
+    async with unit_of_work(engine) as conn:
+        stays = set(await conn.scalars(
+            select(segments.c.key).join(segment_memberships, segment_memberships.c.segment_id == segments.c.id)
+            .where(segment_memberships.c.customer_id == people["lead"], segment_memberships.c.left_at.is_(None))))
+        row = (await conn.execute(select(customer_scores).where(customer_scores.c.customer_id == people["lead"]))).one()
+    assert row.purchase_count == 3 and f"rfm:{row.rfm_segment}" in stays and f"stage:{row.lifecycle_stage}" in stays
+    assert "stage:lead" not in stays
+    assert await _changes_a_full_evaluation_finds(engine, ws.id) == 0
