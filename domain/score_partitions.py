@@ -82,7 +82,13 @@ class Rebuild:
             f"DELETE FROM {self.table} s USING public.{self.live} live "
             "WHERE live.customer_id = s.customer_id AND live.computed_at > :at",
             f"INSERT INTO {self.table} SELECT * FROM public.{self.live} WHERE computed_at > :at",
+            # Coarse statistics (3,000 rows sampled, not 30,000: 0.04 s instead of
+            # 0.5 at 10^6) plan the segment sync; autovacuum analyzes the new
+            # partition in full soon after the commit, as any table that just
+            # took a million rows.
+            "SET LOCAL default_statistics_target = 10",
             f"ANALYZE {self.table}",
+            "SET LOCAL default_statistics_target = DEFAULT",
         ):
             await conn.execute(text(statement), {"at": computed_at})
         self._search_path = await conn.scalar(text("SELECT current_setting('search_path')"))

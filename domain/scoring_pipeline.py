@@ -2,11 +2,10 @@
 
 Full rescoring: customers, purchases and interactions leave by binary COPY
 straight into NumPy arrays; `score_model.compute` runs the kernels; the scores
-go back by binary COPY into a staging table and from there into a new
-partition of the workspace's scores, swapped in
-(domain.score_partitions) in the same transaction as the fitted models and
-the segment changes, so a run killed half-way leaves the previous scores and
-models intact.
+go back by one binary COPY into a new partition of the workspace's scores,
+swapped in (domain.score_partitions) in the same transaction as the fitted
+models and the segment changes, so a run killed half-way leaves the previous
+scores, models and memberships intact.
 
 Incremental rescoring: one customer, inside the caller's transaction, with the
 models and workspace distributions of the last full run (no refit).
