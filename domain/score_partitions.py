@@ -3,7 +3,7 @@ can rebuild a workspace's scores in a fresh table and swap it in.
 
 Writing a million rows into the shared, indexed table took 23 s (every row
 entering three indexes and the write-ahead log one by one). A new table
-filled by COPY FREEZE and indexed once the rows are in takes 5.5-6 s for the
+filled by COPY FREEZE and indexed once the rows are in takes 5.5-8 s for the
 whole step, indexes and ANALYZE included (10^6 customers, this 2-core machine).
 
 A rebuild, all in the caller's transaction:
@@ -57,6 +57,7 @@ class Rebuild:
         self.schema = f"tribe_rescoring_w{self.workspace_id}"
         self.table = f"{self.schema}.{PARENT}"
         self.live = partition_name(self.workspace_id)
+        self._search_path = ""  # the transaction's own, while `finish` puts the new table first
 
     async def start(self, conn: AsyncConnection) -> None:
         # The CHECK lets the attach skip reading the table to prove its rows belong.
