@@ -157,6 +157,7 @@ def compute(data: CustomerData, config: ScoringConfig, context: ScoringContext |
     models are fitted and the workspace's distributions recorded; with one, they
     are reused as they are (incremental rescoring)."""
     fitting = context is None or refit
+    previous_centres = _previous_centres(context)
     layout = scoring.group_purchases(data.purchase_customer, data.purchase_time, data.purchase_amount,
                                      end=data.now, n_customers=data.n)
     s = scoring.rfm_summary(layout, period=1.0, unit=1.0)
@@ -264,7 +265,7 @@ def compute(data: CustomerData, config: ScoringConfig, context: ScoringContext |
     if fitting:
         rng = rng or np.random.default_rng(0)
         k = min(config.clusters, int(buyers.sum()))
-        result = clusters.kmeans(cluster_features[buyers], CLUSTER_FEATURES, k, rng)
+        result = clusters.kmeans(cluster_features[buyers], CLUSTER_FEATURES, k, rng, initial=previous_centres)
         cluster[buyers] = result.labels
         context.cluster_mean, context.cluster_std = result.mean.tolist(), result.std.tolist()
         context.cluster_centres = result.centres.tolist()
@@ -295,4 +296,12 @@ def compute(data: CustomerData, config: ScoringConfig, context: ScoringContext |
     }
     return Scores(s, rfm, segment, p_alive, expected, clv, value, cost, net_value, index, customer_type, stage,
                   trait_mask, cluster, lookalike, evidence), context
+
+
+def _previous_centres(context: ScoringContext | None) -> np.ndarray | None:
+    """The last run's cluster centres in original units: a refit starts from
+    them, so that clusters (and their segments) keep their numbers."""
+    if context is None or context.cluster_centres is None:
+        return None
+    return np.asarray(context.cluster_centres) * np.asarray(context.cluster_std) + np.asarray(context.cluster_mean)
 

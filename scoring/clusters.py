@@ -75,11 +75,17 @@ def _plus_plus(z: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def kmeans(features: np.ndarray, names: list[str], k: int, rng: np.random.Generator, max_iterations: int = 50,
-           sample: int = 100_000) -> Clustering:
+           sample: int = 100_000, initial: np.ndarray | None = None) -> Clustering:
     """Cluster rows of `features` (n x d, original units). Seeding and Lloyd's
     iterations run on a random sample of at most `sample` rows (the centres of
     100,000 rows are those of a million to well within the noise), then every
-    row is assigned to its nearest centre."""
+    row is assigned to its nearest centre.
+
+    `initial` (k x d, original units), the centres of an earlier clustering,
+    replaces k-means++: the clusters then keep their numbers from one refit
+    to the next. Seeded afresh, a refit after a few hundred new purchases
+    renumbered them, and 377,000 of a million customers changed cluster
+    segment."""
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != len(names):
         raise ValueError("features must be n x len(names)")
@@ -88,7 +94,10 @@ def kmeans(features: np.ndarray, names: list[str], k: int, rng: np.random.Genera
     z, mean, std = standardise(x)
     z = np.ascontiguousarray(z)
     fit_rows = z if z.shape[0] <= sample else z[rng.choice(z.shape[0], sample, replace=False)]
-    centres = _plus_plus(fit_rows, k, rng)
+    if initial is not None and np.shape(initial) == (k, x.shape[1]):
+        centres = (np.asarray(initial, dtype=np.float64) - mean) / std
+    else:
+        centres = _plus_plus(fit_rows, k, rng)
     labels = np.full(fit_rows.shape[0], -1, dtype=np.int32)
     iteration = 0
     for iteration in range(1, max_iterations + 1):

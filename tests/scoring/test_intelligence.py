@@ -95,6 +95,22 @@ def test_kmeans_finds_separated_groups_and_is_seeded():
     assert centre["a"] == pytest.approx(0, abs=0.1) and centre["b"] == pytest.approx(0, abs=0.1)
 
 
+def test_a_refit_from_the_last_centres_keeps_the_cluster_numbers():
+    """Refitted on slightly changed data and seeded differently, k-means started
+    from the previous centres gives every unchanged group its old number."""
+    rng = np.random.default_rng(1)
+    x = np.vstack([rng.normal(centre, 0.5, size=(400, 2)) for centre in ([0, 0], [8, 0], [0, 8], [8, 8])])
+    first = clusters.kmeans(x, ["a", "b"], 4, np.random.default_rng(2))
+    changed = np.vstack([x, rng.normal([8, 8], 0.5, size=(40, 2))])
+    previous = first.centres * first.std + first.mean  # back to original units
+    renumbered = [clusters.kmeans(changed, ["a", "b"], 4, np.random.default_rng(seed)).labels[:x.shape[0]]
+                  for seed in range(3, 13)]
+    assert any((labels != first.labels).any() for labels in renumbered)  # seeded afresh, numbers move
+    for seed in range(3, 13):
+        kept = clusters.kmeans(changed, ["a", "b"], 4, np.random.default_rng(seed), initial=previous)
+        np.testing.assert_array_equal(kept.labels[:x.shape[0]], first.labels)
+
+
 def test_lookalikes_rank_the_similar_first():
     z = np.array([[1.0, 1.0], [1.1, 0.9], [-1.0, -1.0], [0.9, 1.2]])
     scores = clusters.similarity(z, z[:2].mean(axis=0))
