@@ -157,7 +157,7 @@ def compute(data: CustomerData, config: ScoringConfig, context: ScoringContext |
     models are fitted and the workspace's distributions recorded; with one, they
     are reused as they are (incremental rescoring)."""
     fitting = context is None or refit
-    previous_centres = _previous_centres(context)
+    previous_centres = _previous_centres(context) if fitting else None  # read before the refit replaces context
     layout = scoring.group_purchases(data.purchase_customer, data.purchase_time, data.purchase_amount,
                                      end=data.now, n_customers=data.n)
     s = scoring.rfm_summary(layout, period=1.0, unit=1.0)
@@ -304,4 +304,3 @@ def _previous_centres(context: ScoringContext | None) -> np.ndarray | None:
     if context is None or context.cluster_centres is None:
         return None
     return np.asarray(context.cluster_centres) * np.asarray(context.cluster_std) + np.asarray(context.cluster_mean)
-
