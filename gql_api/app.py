@@ -18,7 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from domain.db import make_engine
+from domain.db import make_engine, make_read_engine
 from domain.migrate import SchemaOutOfDate, require_latest
 from gql_api.context import Context
 from gql_api.hub import Hub
@@ -42,6 +42,7 @@ class TribeGraphQL(GraphQL):
     def __init__(self, engine: AsyncEngine | None, dev: bool = False, **kwargs):
         super().__init__(schema, **kwargs)
         self.engine = engine
+        self.read_engine: AsyncEngine | None = None
         self.dev = dev
         self.hub: Hub | None = None
         self.known_keys = KnownKeys()
@@ -63,7 +64,7 @@ class TribeGraphQL(GraphQL):
             request.state.graphql_response = response
         api_key = await self.known_keys.authenticate(self.engine, request.headers.get("authorization"))
         return Context(engine=self.engine, api_key=api_key, hub=self.hub, request=request, dev=self.dev,
-                       customer_token=request.headers.get("x-customer-token"))
+                       customer_token=request.headers.get("x-customer-token"), read_engine=self.read_engine)
 
     async def process_result(self, request, result):
         """A client that accepts application/graphql-response+json gets the
@@ -117,6 +118,7 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
         state["engine"] = engine or make_engine()
         await require_latest(state["engine"])
         graphql.engine = state["engine"]
+        graphql.read_engine = make_read_engine(state["engine"].url)
         graphql.hub = Hub(state["engine"])
         await graphql.hub.start()
         jobs = [(refit_hours and refit_hours * 3600, refit_all),
@@ -128,6 +130,7 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
         for task in schedules:
             task.cancel()
         await graphql.hub.stop()
+        await graphql.read_engine.dispose()
         if engine is None:
             await state["engine"].dispose()
 

@@ -16,7 +16,7 @@ from domain.vocab import Role
 from domain.workspaces import ApiKey
 from gql_api.dataloaders import Loaders
 from gql_api.hub import Hub
-from gql_api.request_transaction import SharedTransaction
+from gql_api.query_connection import SharedReads
 
 
 @dataclass
@@ -30,8 +30,10 @@ class Context:
     dev: bool = False
     # What an APP key's request says about its signed-in customer (gql_api/signed_in.py).
     customer_token: str | None = None
-    # Set while an HTTP query executes (gql_api/request_transaction.py).
-    shared_transaction: SharedTransaction | None = None
+    # The API's read-only connections (domain.db.make_read_engine), and the
+    # one an HTTP query shares while it executes (gql_api/query_connection.py).
+    read_engine: AsyncEngine | None = None
+    shared_reads: SharedReads | None = None
 
     @property
     def schema_open(self) -> bool:
@@ -46,11 +48,11 @@ class Context:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction confined to the caller's workspace (row-level security):
-        the query's shared one, or one of its own."""
+        """A connection confined to the caller's workspace (row-level security):
+        the query's shared read-only one, or a transaction of its own."""
         assert self.api_key is not None, "resolvers behind IsAuthenticated only"
-        if self.shared_transaction is not None:
-            async with self.shared_transaction.use() as conn:
+        if self.shared_reads is not None:
+            async with self.shared_reads.use() as conn:
                 yield conn
         else:
             async with tenant_transaction(self.engine, self.api_key.workspace_id) as conn:

@@ -25,7 +25,7 @@ from gql_api.notes.mutations import NoteMutations
 from gql_api.observability import OperationMetrics
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.mutations import RecordingMutations
-from gql_api.request_transaction import SharedQueryTransaction
+from gql_api.query_connection import SharedQueryConnection
 from gql_api.scoring_queries import ScoringQueries
 from gql_api.segments.mutations import SegmentMutations
 from gql_api.segments.queries import SegmentQueries
@@ -89,7 +89,7 @@ class TribeSchema(strawberry.Schema):
 
 schema = TribeSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      types=[Customer, Note, Purchase, Interaction, Segment],
-                     extensions=[*limits.EXTENSIONS, DocumentCache, SharedQueryTransaction, OperationMetrics,
+                     extensions=[*limits.EXTENSIONS, DocumentCache, SharedQueryConnection, OperationMetrics,
                                  MaskUnexpectedErrors],
                      execution_context_class=SharedEventExecution)
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from domain.db import tenant_transaction, unit_of_work
+from domain.db import make_read_engine, tenant_reads, tenant_transaction, unit_of_work
 from domain.score_partitions import partition_name
 from domain.tables import api_keys, customer_scores, customers, notes, workspaces
 from domain.vocab import Role
@@ -38,6 +38,26 @@ async def test_reads_see_only_the_transactions_workspace(engine, two):
         assert set(await conn.scalars(select(api_keys.c.workspace_id))) == {a.id}
         assert set(await conn.scalars(select(workspaces.c.id))) == {a.id}
         assert await conn.scalar(select(customers.c.id).where(customers.c.id == ids[b.id])) is None
+
+
+async def test_the_read_engines_pooled_connection_follows_each_users_workspace(engine, two):
+    a, b, ids = two
+    reads = make_read_engine(engine.url, pool_size=1, max_overflow=0)  # one connection, reused by all
+    try:
+        for ws in (a, b, b, a):
+            async with tenant_reads(reads, ws.id) as conn:
+                assert set(await conn.scalars(select(customers.c.id))) == {ids[ws.id]}
+                assert await conn.scalar(text("SELECT current_user")) == "tribe_api"
+                with pytest.raises(DBAPIError, match="read-only transaction"):
+                    await conn.execute(update(customers).values(first_name="hacked"))
+        # A SET that never completed: the connection is not taken to be in any workspace.
+        async with reads.connect() as conn:
+            conn.info.pop("tribe.workspace_id")
+            await conn.execute(text("SELECT set_config('tribe.workspace_id', :w, false)"), {"w": str(b.id)})
+        async with tenant_reads(reads, a.id) as conn:
+            assert set(await conn.scalars(select(customers.c.id))) == {ids[a.id]}
+    finally:
+        await reads.dispose()
 
 
 async def test_writes_cannot_reach_or_create_another_workspaces_rows(engine, two):

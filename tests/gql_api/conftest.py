@@ -17,6 +17,8 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from domain.db import unit_of_work
 from domain.demo import build_demo
@@ -104,10 +106,11 @@ async def admin(engine):
 
 
 @contextlib.contextmanager
-def statements_reading(engine, table: str):
+def statements_reading(table: str):
     """Collect the SQL statements that read `table` (any statement, for "")
     while the block runs (N+1 checks): those sent through SQLAlchemy, and those
-    sent straight through asyncpg (domain/direct_reads.py)."""
+    sent straight through asyncpg (domain/direct_reads.py), on every engine
+    (the app reads through an engine of its own)."""
     seen: list[str] = []
     logging: list = []  # the asyncpg connections given a query logger
 
@@ -127,13 +130,13 @@ def statements_reading(engine, table: str):
             driver.add_query_logger(through_asyncpg)
             logging.append(driver)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", through_sqlalchemy)
-    event.listen(engine.sync_engine, "checkout", log_direct_reads)
+    event.listen(Engine, "before_cursor_execute", through_sqlalchemy)
+    event.listen(Pool, "checkout", log_direct_reads)
     try:
         yield seen
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", through_sqlalchemy)
-        event.remove(engine.sync_engine, "checkout", log_direct_reads)
+        event.remove(Engine, "before_cursor_execute", through_sqlalchemy)
+        event.remove(Pool, "checkout", log_direct_reads)
         for driver in logging:
             driver.remove_query_logger(through_asyncpg)
 

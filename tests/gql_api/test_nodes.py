@@ -42,6 +42,6 @@ async def test_missing_foreign_and_malformed_ids(http, engine, shop):
 
 
 async def test_nodes_of_one_kind_load_in_one_query(http, engine, shop):
-    with statements_reading(engine, "customers") as statements:
+    with statements_reading("customers") as statements:
         body = await graphql(http, NODES, shop["agent"], ids=[shop["buyer"]] * 20)
     assert len(body["data"]["nodes"]) == 20 and len(statements) == 1

@@ -102,7 +102,7 @@ async def test_another_workspaces_note_cannot_be_touched(http, engine, crm):
 async def test_notes_of_a_page_of_customers_load_in_one_query(http, engine, crm):
     for customer in crm["customers"][:10]:
         await _create(http, crm["agent"], customer, "hello")
-    with statements_reading(engine, "notes") as statements:
+    with statements_reading("notes") as statements:
         body = await graphql(http, PAGE_WITH_NOTES, crm["agent"])
     nodes = body["data"]["customers"]["edges"]
     assert len(nodes) == 30 and sum(len(n["node"]["notes"]["edges"]) > 0 for n in nodes) >= 10

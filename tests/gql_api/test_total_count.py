@@ -10,18 +10,18 @@ SEARCH = """query($after: String) { customers(search: "مریم", first: 7, afte
 
 
 async def test_customers_are_counted_only_when_asked_for(http, engine, shop):
-    with statements_reading(engine, "") as seen:
+    with statements_reading("") as seen:
         body = await graphql(http, "{ customers(first: 5) { edges { node { id } } } }", shop["agent"])
     assert len(body["data"]["customers"]["edges"]) == 5
     assert not any("count(" in s.lower() for s in seen)
-    with statements_reading(engine, "") as seen:
+    with statements_reading("") as seen:
         body = await graphql(http, "{ customers(first: 5) { totalCount } }", shop["agent"])
     assert body["data"]["customers"]["totalCount"] == 400
     assert sum("count(" in s.lower() for s in seen) == 1
 
 
 async def test_a_first_page_of_search_results_counts_all_matches_in_one_search(http, engine, shop):
-    with statements_reading(engine, "") as seen:
+    with statements_reading("") as seen:
         first = (await graphql(http, SEARCH, shop["agent"]))["data"]["customers"]
     assert sum("customer_search" in s for s in seen) == 1
     found, page = [e["node"]["id"] for e in first["edges"]], first
