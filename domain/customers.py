@@ -17,7 +17,7 @@ from sqlalchemy import REAL, Row, and_, cast, delete, exists, func, insert, or_,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import customers_changed
-from domain.direct_reads import fetch
+from domain.direct_reads import fetch, one_of
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.tables import customer_scores, customers, notes, segment_memberships
@@ -165,8 +165,9 @@ def search_text(values: dict[str, Any]) -> str:
 
 
 async def customers_by_id(conn: AsyncConnection, workspace_id: int, ids: list[int]) -> dict[int, Row]:
-    rows = await fetch(conn, "SELECT * FROM customers WHERE workspace_id = $1 AND id = ANY($2::bigint[]) "
-                             "AND deleted_at IS NULL", workspace_id, ids)
+    chosen, key = one_of("id", "$2", ids)
+    rows = await fetch(conn, f"SELECT * FROM customers WHERE workspace_id = $1 AND {chosen} AND deleted_at IS NULL",
+                       workspace_id, key)
     return {r.id: r for r in rows}
 
 

@@ -80,7 +80,7 @@ def make_read_engine(url: str | URL, **kwargs) -> AsyncEngine:
     of a customer by id with its scores and notes. Under READ COMMITTED each
     statement of a transaction took a snapshot of its own anyway, so a query
     sees what it saw before. See `tenant_reads` for the workspace."""
-    kwargs = {"pool_size": 10, "max_overflow": 10, **kwargs}
+    kwargs = {"pool_size": 10, "max_overflow": 5, **kwargs}
     return create_async_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, connect_args={
         "server_settings": {"role": TENANT_ROLE, "default_transaction_read_only": "on"}}, **kwargs)
 

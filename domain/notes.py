@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Row, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.direct_reads import fetch
+from domain.direct_reads import fetch, one_of
 from domain.errors import DomainError, ErrorCode
 from domain.tables import customers, notes
 from domain.vocab import NoteKind
@@ -71,14 +71,15 @@ async def latest_notes(conn: AsyncConnection, workspace_id: int, customer_ids: l
                        limit: int) -> dict[int, list[Row]]:
     """Up to `limit` + 1 newest notes of each customer (pinned first), in one
     query whatever the number of customers."""
-    rows = await fetch(conn, """
+    chosen, key = one_of("customer_id", "$2", customer_ids)
+    rows = await fetch(conn, f"""
         SELECT * FROM (
             SELECT n.*, row_number() OVER (PARTITION BY customer_id
                                            ORDER BY pinned DESC, created_at DESC, id DESC) AS position
             FROM notes n
-            WHERE workspace_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL) ranked
+            WHERE workspace_id = $1 AND {chosen} AND deleted_at IS NULL) ranked
         WHERE position <= $3
-        ORDER BY customer_id, position""", workspace_id, customer_ids, limit + 1)
+        ORDER BY customer_id, position""", workspace_id, key, limit + 1)
     found: dict[int, list[Row]] = {pk: [] for pk in customer_ids}
     for row in rows:
         found[row.customer_id].append(row)

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain import pgcopy, score_partitions, segment_membership, segments
 from domain.db import unit_of_work
-from domain.direct_reads import fetch
+from domain.direct_reads import fetch, one_of
 from domain.score_model import EVIDENCE, N_PROVINCES, CustomerData, ScoringConfig, ScoringContext, Scores, compute
 from domain.tables import customer_scores, model_fits, workspaces
 import scoring
@@ -414,8 +414,8 @@ async def _sync_segments(conn: AsyncConnection, workspace_id: int, rebuild: scor
 
 async def scores_of(conn: AsyncConnection, workspace_id: int, customer_ids: list[int]) -> dict:
     """The stored scores of these customers, by customer id (those not scored yet are missing)."""
-    rows = await fetch(conn, "SELECT * FROM customer_scores WHERE workspace_id = $1 "
-                             "AND customer_id = ANY($2::bigint[])", workspace_id, customer_ids)
+    chosen, key = one_of("customer_id", "$2", customer_ids)
+    rows = await fetch(conn, f"SELECT * FROM customer_scores WHERE workspace_id = $1 AND {chosen}", workspace_id, key)
     return {r.customer_id: r for r in rows}
 
 
