@@ -10,8 +10,8 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from domain import customers as domain_customers
-from domain.customers import (count_customers, count_matches, customer_page, customers_by_id, looks_like_contact,
-                              ordered_customer_page, search_customers)
+from domain.customers import (count_customers, count_matches, customer_page, customers_by_id,
+                              customers_with_scores_by_id, looks_like_contact, ordered_customer_page, search_customers)
 from gql_api.customers.contacts import sees_contacts
 from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
 from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment, Trait
@@ -19,6 +19,7 @@ from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_cursor, from_global_id, from_micros, to_cursor, to_micros
 from gql_api.pagination import PageInfo
 from gql_api.permissions import READERS
+from gql_api.selections import selects
 from gql_api.segments.queries import segment_pk
 
 MAX_PAGE = 100
@@ -109,8 +110,14 @@ class CustomerQueries:
             pk = from_global_id(id, "Customer")
         except MalformedId as exc:
             raise bad_input(str(exc)) from None
+        workspace_id = info.context.api_key.workspace_id
         async with info.context.transaction() as conn:
-            found = await customers_by_id(conn, info.context.api_key.workspace_id, [pk])
+            if not selects(info, "scores"):
+                found = await customers_by_id(conn, workspace_id, [pk])
+            else:  # a profile page: its scores come with the customer, not in a second statement
+                with_scores = await customers_with_scores_by_id(conn, workspace_id, [pk])
+                info.context.loaders.scores_by_customer.prime_many({k: s for k, (_, s) in with_scores.items()})
+                found = {k: c for k, (c, _) in with_scores.items()}
         return Customer.from_row(found[pk]) if pk in found else None
 
     @strawberry.field(permission_classes=READERS,

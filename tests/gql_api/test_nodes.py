@@ -1,5 +1,10 @@
 """node(id) and nodes(ids): any object by global id, batched, never another workspace's."""
 
+from sqlalchemy import insert
+
+from domain.db import unit_of_work
+from domain.tables import customers
+from gql_api.ids import to_global_id
 from tests.gql_api.conftest import graphql, statements_reading
 from tests.gql_api.test_recording import RECORD_INTERACTION, RECORD_PURCHASE, _purchase
 
@@ -45,3 +50,26 @@ async def test_nodes_of_one_kind_load_in_one_query(http, engine, shop):
     with statements_reading("customers") as statements:
         body = await graphql(http, NODES, shop["agent"], ids=[shop["buyer"]] * 20)
     assert len(body["data"]["nodes"]) == 20 and len(statements) == 1
+
+
+PROFILE = """
+query Profile($id: ID!) { customer(id: $id) { displayName ...Scored } }
+fragment Scored on Customer { scores { clv customerType loyalty { index factors { name points } } } }"""
+SCORES_BY_NODE = "query N($id: ID!) { node(id: $id) { ... on Customer { scores { clv customerType loyalty { index " \
+                 "factors { name points } } } } } }"
+
+
+async def test_a_profile_reads_its_scores_with_the_customer(http, engine, shop):
+    with statements_reading("") as seen:
+        body = await graphql(http, PROFILE, shop["agent"], id=shop["buyer"])
+    reading_scores = [s for s in seen if "customer_scores" in s]
+    assert len(reading_scores) == 1 and "FROM customers" in reading_scores[0], seen
+    # the same as the scores DataLoader finds for the same customer
+    by_node = await graphql(http, SCORES_BY_NODE, shop["agent"], id=shop["buyer"])
+    assert body["data"]["customer"]["scores"] == by_node["data"]["node"]["scores"]
+    assert body["data"]["customer"]["scores"]["loyalty"]["factors"]
+    async with unit_of_work(engine) as conn:
+        unscored = await conn.scalar(insert(customers).values(workspace_id=shop["workspace"].id, first_name="New")
+                                     .returning(customers.c.id))
+    body = await graphql(http, PROFILE, shop["agent"], id=to_global_id("Customer", unscored))
+    assert body["data"]["customer"] == {"displayName": "New", "scores": None}
