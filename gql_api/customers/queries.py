@@ -172,9 +172,9 @@ class CustomerQueries:
                 return _order_cursor(order_by, row.sort_value, row.id)
             return to_cursor(row.id) if search is None else to_cursor(repr(float(row.score)), row.id)
 
-        edges = [CustomerEdge(cursor=cursor(r), node=Customer.from_row(r)) for r in page]
+        edges = [CustomerEdge(row=r, cursor_of=cursor, node=Customer.from_row(r)) for r in page]
         return CustomerConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None),
+            page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=cursor(page[-1]) if page else None),
             counter=count,
         )

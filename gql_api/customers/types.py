@@ -16,9 +16,10 @@ from gql_api.errors import bad_input
 from gql_api.ids import MalformedId
 from gql_api.node import Node
 from gql_api.notes.types import Note, NoteConnection, NoteEdge, note_cursor, note_position
-from gql_api.pagination import PageInfo
+from gql_api.pagination import Edge, PageInfo
 from gql_api.recording.types import (Interaction, InteractionConnection, InteractionEdge, Purchase,
-                                     PurchaseConnection, PurchaseEdge, history_cursor, history_position)
+                                     PurchaseConnection, PurchaseEdge, history_position, interaction_cursor,
+                                     purchase_cursor)
 from gql_api.segments.types import Segment
 
 CONTACT_NOTE = "Masked (m***@example.com, *********89) for INTEGRATOR keys without the contact details grant."
@@ -80,9 +81,9 @@ class Customer(Node):
     @strawberry.field(description="Notes on the profile, pinned first, then newest first (at most 100 a page).")
     async def notes(self, info: Info, first: int = 10, after: str | None = None) -> NoteConnection:
         rows, has_next = await _page(info.context.loaders.notes_by_customer, self.pk, first, after, note_position)
-        edges = [NoteEdge(cursor=note_cursor(r), node=Note.from_row(r)) for r in rows]
+        edges = [NoteEdge(row=r, cursor_of=note_cursor, node=Note.from_row(r)) for r in rows]
         return NoteConnection(edges=edges, page_info=PageInfo(has_next_page=has_next,
-                                                              end_cursor=edges[-1].cursor if edges else None))
+                                                              end_cursor=note_cursor(rows[-1]) if rows else None))
 
     @strawberry.field(description="Purchases and refunds, newest first (at most 100 a page).")
     async def purchases(self, info: Info, first: int = 10, after: str | None = None) -> PurchaseConnection:
@@ -91,10 +92,9 @@ class Customer(Node):
     @strawberry.field(description="Service history, newest first (at most 100 a page).")
     async def interactions(self, info: Info, first: int = 10, after: str | None = None) -> InteractionConnection:
         rows, has_next = await _page(info.context.loaders.interactions_by_customer, self.pk, first, after)
-        edges = [InteractionEdge(cursor=history_cursor(r.occurred_at, r.id), node=Interaction.from_row(r))
-                 for r in rows]
+        edges = [InteractionEdge(row=r, cursor_of=interaction_cursor, node=Interaction.from_row(r)) for r in rows]
         return InteractionConnection(edges=edges, page_info=PageInfo(
-            has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None))
+            has_next_page=has_next, end_cursor=interaction_cursor(rows[-1]) if rows else None))
 
     @strawberry.field(description=CONTACT_NOTE)
     def email(self, info: Info) -> str | None:
@@ -138,10 +138,9 @@ def _shown(info: Info, value: str | None, mask) -> str | None:
 
 async def purchase_page(info: Info, pk: int, first: int, after: str | None) -> PurchaseConnection:
     rows, has_next = await _page(info.context.loaders.purchases_by_customer, pk, first, after)
-    edges = [PurchaseEdge(cursor=history_cursor(r.row.purchased_at, r.row.id),
-                          node=Purchase.from_rows(r.row, r.items)) for r in rows]
+    edges = [PurchaseEdge(row=r, cursor_of=purchase_cursor, node=Purchase.from_rows(r.row, r.items)) for r in rows]
     return PurchaseConnection(edges=edges, page_info=PageInfo(
-        has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None))
+        has_next_page=has_next, end_cursor=purchase_cursor(rows[-1]) if rows else None))
 
 
 async def _page(loader, pk: int, first: int, after: str | None, position_of=history_position) -> tuple[list, bool]:
@@ -158,8 +157,7 @@ async def _page(loader, pk: int, first: int, after: str | None, position_of=hist
 
 
 @strawberry.type
-class CustomerEdge:
-    cursor: str
+class CustomerEdge(Edge):
     node: Customer
 
 

@@ -9,7 +9,7 @@ import strawberry
 from gql_api.enums import NoteKind
 from gql_api.ids import from_cursor, from_micros, to_cursor, to_micros
 from gql_api.node import Node
-from gql_api.pagination import PageInfo
+from gql_api.pagination import Edge, PageInfo
 
 
 @strawberry.type(description="A note staff wrote on a customer's profile.")
@@ -29,8 +29,7 @@ class Note(Node):
 
 
 @strawberry.type
-class NoteEdge:
-    cursor: str
+class NoteEdge(Edge):
     node: Note
 
 

@@ -10,7 +10,7 @@ import strawberry
 from gql_api.enums import InteractionKind, SalesChannel
 from gql_api.ids import from_cursor, from_micros, to_cursor, to_micros
 from gql_api.node import Node
-from gql_api.pagination import PageInfo
+from gql_api.pagination import Edge, PageInfo
 
 
 @strawberry.type(description="One line of a purchase.")
@@ -61,14 +61,22 @@ def history_cursor(moment: datetime.datetime, pk: int) -> str:
     return to_cursor(to_micros(moment), pk)
 
 
+def interaction_cursor(row) -> str:
+    return history_cursor(row.occurred_at, row.id)
+
+
+def purchase_cursor(recorded) -> str:
+    """Of a purchase with its items (domain.recording.Recorded)."""
+    return history_cursor(recorded.row.purchased_at, recorded.row.id)
+
+
 def history_position(cursor: str) -> tuple[datetime.datetime, int]:
     micros, pk = from_cursor(cursor, 2)
     return from_micros(int(micros)), int(pk)
 
 
 @strawberry.type
-class PurchaseEdge:
-    cursor: str
+class PurchaseEdge(Edge):
     node: Purchase
 
 
@@ -79,8 +87,7 @@ class PurchaseConnection:
 
 
 @strawberry.type
-class InteractionEdge:
-    cursor: str
+class InteractionEdge(Edge):
     node: Interaction
 
 
