@@ -21,12 +21,12 @@ import json
 from functools import cached_property
 
 from graphql import OperationType, print_ast
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from gql_api.plain_fields import PlainFieldExecution
 from gql_api.recent import Recent
 
 
-class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecution(PlainFieldExecution):
     results = Recent()
 
     @cached_property
