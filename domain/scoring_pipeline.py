@@ -66,7 +66,9 @@ SELECT customer_id, purchased_at AS at, total AS amount, discount
 FROM purchases WHERE workspace_id = $1 {filter}"""
 _PURCHASE_COLUMNS = {"customer_id": "int8", "at": "timestamptz", "amount": "numeric", "discount": "numeric"}
 # COPY runs on one core, and formatting ten million purchases is the longest
-# part of the extract: they leave in halves (by customer id parity), side by side.
+# part of the extract: they leave in halves, side by side. Halves of the table's
+# pages (a TID range scan each), not of the customers: split by customer id,
+# each half scanned the whole table (3.1-3.5 s against 2.1-2.5 for the two COPYs).
 _PURCHASE_SHARES = 2
 
 _INTERACTION_KINDS = ["support_request", "complaint", "discount_request", "return", "referral", "survey", "enquiry"]
@@ -90,7 +92,7 @@ async def common_provinces(conn: AsyncConnection, workspace_id: int) -> list[str
 def _queries(one: bool) -> list[tuple[str, dict[str, str]]]:
     return [
         (_CUSTOMERS_SQL.format(customer_filter="AND c.id = $3" if one else ""), _CUSTOMER_COLUMNS),
-        (_PURCHASES_SQL.format(filter="AND customer_id = $2" if one else f"AND customer_id % {_PURCHASE_SHARES} = $2"),
+        (_PURCHASES_SQL.format(filter="AND customer_id = $2" if one else "AND ctid >= $2::tid AND ctid < $3::tid"),
          _PURCHASE_COLUMNS),
         (_INTERACTIONS_SQL.format(filter="AND customer_id = $2" if one else ""), _INTERACTION_COLUMNS),
     ]
@@ -118,13 +120,19 @@ async def extract_workspace(engine: AsyncEngine, workspace_id: int, now: float |
         for conn in others:
             await conn.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             await conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        pages = await first.scalar(text(
+            "SELECT pg_relation_size('purchases') / current_setting('block_size')::int"))
+        # Rows the snapshot sees were written before it, within these pages;
+        # the last share is open-ended all the same.
+        bounds = [pages * share // _PURCHASE_SHARES for share in range(_PURCHASE_SHARES)] + [2**32 - 1]
         provinces = await common_provinces(first, workspace_id)
         config = await read_config(first, workspace_id)
         previous = await read_context(first, workspace_id)
         (customer_sql, customer_columns), (purchase_sql, purchase_columns), (touch_sql, touch_columns) = \
             _queries(False)
         *bought, touched, rows = await asyncio.gather(
-            *(pgcopy.copy_out(conn, purchase_sql, purchase_columns, workspace_id, share)
+            *(pgcopy.copy_out(conn, purchase_sql, purchase_columns, workspace_id, (bounds[share], 0),
+                              (bounds[share + 1], 0))
               for share, conn in enumerate(others[:_PURCHASE_SHARES])),
             pgcopy.copy_out(others[-1], touch_sql, touch_columns, workspace_id),
             pgcopy.copy_out(first, customer_sql, customer_columns, workspace_id, provinces))

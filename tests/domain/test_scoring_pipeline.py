@@ -181,6 +181,22 @@ async def test_incremental_rescoring_agrees_with_a_full_run(engine, store):
         assert getattr(incremental, column) == pytest.approx(getattr(full, column), rel=1e-9), column
 
 
+async def test_a_full_run_reads_every_purchase_once(engine, store):
+    """Purchases leave in shares of the table's pages, side by side."""
+    ws, _ = store
+    await rescore_workspace(engine, ws.id, now=NOW)
+    async with unit_of_work(engine) as conn:
+        pages = await conn.scalar(text("SELECT pg_relation_size('purchases') / current_setting('block_size')::int"))
+        stored = dict((await conn.execute(
+            select(purchases.c.customer_id, func.count()).where(purchases.c.workspace_id == ws.id)
+            .group_by(purchases.c.customer_id))).all())
+        counted = dict((await conn.execute(
+            select(customer_scores.c.customer_id, customer_scores.c.purchase_count)
+            .where(customer_scores.c.workspace_id == ws.id, customer_scores.c.purchase_count > 0))).all())
+    assert pages >= 2 * scoring_pipeline._PURCHASE_SHARES
+    assert counted == stored
+
+
 async def test_a_full_run_keeps_scores_rescored_after_its_snapshot(engine, store):
     """A purchase recorded while a full run computes rescores its customer then;
     the run's older figures must not overwrite that."""
