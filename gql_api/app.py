@@ -170,14 +170,16 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
                            graphql_ide="graphiql" if dev else None,
                            subscription_protocols=("graphql-transport-ws",),
                            connection_init_wait_timeout=timedelta(seconds=5))
-    def pool() -> tuple[int, int]:
-        active = state.get("engine")
-        return (active.pool.checkedout(), active.pool.size()) if active is not None else (0, 0)
+    def pools() -> dict[str, tuple[int, int]]:
+        """The main pool (mutations, subscriptions, jobs) and the queries' own."""
+        engines = {"tribe_db_pool": state.get("engine"), "tribe_db_read_pool": graphql.read_engine}
+        return {prefix: (engine.pool.checkedout(), engine.pool.size()) if engine is not None else (0, 0)
+                for prefix, engine in engines.items()}
 
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
                 Route("/healthz", healthz),
-                Route("/readyz", readyz), Route("/metrics", metrics_endpoint(pool))],
+                Route("/readyz", readyz), Route("/metrics", metrics_endpoint(pools))],
         middleware=[Middleware(RequestLog), Middleware(RateLimit, per_second=rate_per_second, burst=rate_burst),
                     Middleware(BodySizeLimit)],
         lifespan=lifespan,

@@ -41,7 +41,8 @@ class Metrics:
         if failed:
             self.errors[name] += 1
 
-    def render(self, pool_in_use: int, pool_size: int) -> str:
+    def render(self, pools: dict[str, tuple[int, int]]) -> str:
+        """`pools`: (connections in use, pool size) by metric prefix."""
         lines = ["# TYPE tribe_http_responses_total counter"]
         lines += [f'tribe_http_responses_total{{path="{p}",status="{s}"}} {n}' for (p, s), n in self.requests.items()]
         lines.append("# TYPE tribe_graphql_operations_total counter")
@@ -56,8 +57,9 @@ class Metrics:
                          f'{self.operations[name]}')
             lines.append(f'tribe_graphql_duration_seconds_sum{{operation="{name}"}} {self.latency_sum[name]:.6f}')
             lines.append(f'tribe_graphql_duration_seconds_count{{operation="{name}"}} {self.operations[name]}')
-        lines += ["# TYPE tribe_db_pool_connections_in_use gauge", f"tribe_db_pool_connections_in_use {pool_in_use}",
-                  "# TYPE tribe_db_pool_size gauge", f"tribe_db_pool_size {pool_size}"]
+        for prefix, (in_use, size) in pools.items():
+            lines += [f"# TYPE {prefix}_connections_in_use gauge", f"{prefix}_connections_in_use {in_use}",
+                      f"# TYPE {prefix}_size gauge", f"{prefix}_size {size}"]
         return "\n".join(lines) + "\n"
 
 
@@ -107,8 +109,7 @@ class RequestLog:
                                  "status": status, "ms": round((time.perf_counter() - started) * 1e3, 2)}))
 
 
-def metrics_endpoint(pool: Callable[[], tuple[int, int]]):
+def metrics_endpoint(pools: Callable[[], dict[str, tuple[int, int]]]):
     async def metrics(request: Request) -> PlainTextResponse:
-        in_use, size = pool()
-        return PlainTextResponse(METRICS.render(in_use, size), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(METRICS.render(pools()), media_type="text/plain; version=0.0.4")
     return metrics

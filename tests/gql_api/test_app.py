@@ -171,4 +171,4 @@ async def test_metrics_and_request_ids(http, admin):
     assert 'tribe_graphql_operations_total{operation="Probe"}' in text
     assert 'tribe_graphql_errors_total{operation="Broken"} ' in text
     assert 'tribe_graphql_duration_seconds_count{operation="Probe"}' in text
-    assert "tribe_db_pool_connections_in_use" in text
+    assert "tribe_db_pool_connections_in_use" in text and "tribe_db_read_pool_size 10" in text
