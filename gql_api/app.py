@@ -8,6 +8,7 @@ import gc
 import json
 from datetime import timedelta
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,6 +40,18 @@ encoded_payloads = Recent()
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
+def to_json(data: object) -> str:
+    """orjson, five to ten times faster than json.dumps on a response; text
+    (not bytes) because WebSocket messages must go as text frames. Integers
+    beyond 64 bits, which a customer's custom attributes may hold, go through
+    json.dumps. (Requests are read by json.loads: orjson reads such integers as
+    floats, losing digits.)"""
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:
+        return json.dumps(data, separators=(",", ":"))
+
+
 class TribeGraphQL(GraphQL):
     def __init__(self, engine: AsyncEngine | None, dev: bool = False, **kwargs):
         super().__init__(schema, **kwargs)
@@ -48,16 +61,16 @@ class TribeGraphQL(GraphQL):
         self.hub: Hub | None = None
         self.known_keys = KnownKeys()
 
-    def encode_json(self, data: object) -> str | bytes:
+    def encode_json(self, data: object) -> str:
         """A subscription message whose payload is a result shared by several
         subscribers (gql_api/shared_execution.py) has that payload encoded once."""
         payload = data.get("payload") if isinstance(data, dict) and data.get("type") == "next" else None
         if not isinstance(payload, dict) or payload.keys() != {"data"}:
-            return super().encode_json(data)
+            return to_json(data)
         key = id(payload["data"])
         shared = encoded_payloads.get(key)
         if shared is None or shared[0] is not payload["data"]:  # the id alone may be a reused one
-            shared = encoded_payloads.remember(key, (payload["data"], super().encode_json(payload)))
+            shared = encoded_payloads.remember(key, (payload["data"], to_json(payload)))
         return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{shared[1]}}}'
 
     async def get_context(self, request, response) -> Context:

@@ -35,6 +35,14 @@ async def test_create_then_find_by_an_arabic_spelling(http, shop):
     assert found["data"]["customers"]["edges"][0]["node"]["id"] == customer["id"]
 
 
+async def test_custom_attributes_come_back_as_given_even_past_64_bits(http, shop):
+    attributes = {"card": 2**70, "tier": "gold", "visits": [1, 2.5], "vip": True, "note": "مشتری ویژه"}
+    made = await graphql(http, "mutation C($input: CustomerInput!) { customerCreate(input: $input) { "
+                               "customer { attributes } userErrors { code } } }",
+                         shop["agent"], input={"firstName": "Big", "attributes": attributes})
+    assert made["data"]["customerCreate"]["customer"]["attributes"] == attributes
+
+
 @pytest.mark.parametrize(("profile", "field", "code"), [
     ({"kind": "ORGANISATION", "contactPerson": "Ali"}, "companyName", "REQUIRED"),
     ({}, "firstName", "REQUIRED"),
