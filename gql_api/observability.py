@@ -3,7 +3,7 @@
 Metrics are per process (each uvicorn worker serves its own /metrics, as the
 Prometheus client libraries do without a shared store): GraphQL operations by
 name with their latency and errors, HTTP responses by status, and the
-database pool in use.
+database pools in use.
 """
 
 from __future__ import annotations
