@@ -51,7 +51,7 @@ async def test_history_pages_newest_first_without_gaps_or_repeats(http, engine, 
     assert got == expected and len(expected) > 0
 
 
-async def test_a_page_of_customers_with_every_relation_takes_one_statement_per_table(http, engine, shop):
+async def test_a_page_of_customers_with_every_relation_takes_one_statement_per_table(http, shop):
     tables = ["customer_scores", "segment_memberships", "notes", "purchases", "purchase_items", "interactions"]
     counts = {}
     for first in (5, 100):

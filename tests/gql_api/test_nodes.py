@@ -36,7 +36,7 @@ async def test_every_kind_comes_back_by_its_id_in_order(http, shop):
     assert found[0]["body"] == "hi" and found[1]["items"][0]["product"] == "کتاب" and found[3]["kind"] == "COMPLAINT"
 
 
-async def test_missing_foreign_and_malformed_ids(http, engine, shop):
+async def test_missing_foreign_and_malformed_ids(http, shop):
     from gql_api.ids import to_global_id
 
     assert (await graphql(http, NODE, shop["agent"], id=to_global_id("Customer", 10**12)))["data"]["node"] is None
@@ -46,7 +46,7 @@ async def test_missing_foreign_and_malformed_ids(http, engine, shop):
     assert too_many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_nodes_of_one_kind_load_in_one_query(http, engine, shop):
+async def test_nodes_of_one_kind_load_in_one_query(http, shop):
     with statements_reading("customers") as statements:
         body = await graphql(http, NODES, shop["agent"], ids=[shop["buyer"]] * 20)
     assert len(body["data"]["nodes"]) == 20 and len(statements) == 1

@@ -99,7 +99,7 @@ async def test_another_workspaces_note_cannot_be_touched(http, engine, crm):
     assert gone["data"]["noteDelete"]["userErrors"][0]["code"] == "NOT_FOUND"
 
 
-async def test_notes_of_a_page_of_customers_load_in_one_query(http, engine, crm):
+async def test_notes_of_a_page_of_customers_load_in_one_query(http, crm):
     for customer in crm["customers"][:10]:
         await _create(http, crm["agent"], customer, "hello")
     with statements_reading("notes") as statements:

@@ -9,7 +9,7 @@ SEARCH = """query($after: String) { customers(search: "مریم", first: 7, afte
   totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
 
 
-async def test_customers_are_counted_only_when_asked_for(http, engine, shop):
+async def test_customers_are_counted_only_when_asked_for(http, shop):
     with statements_reading("") as seen:
         body = await graphql(http, "{ customers(first: 5) { edges { node { id } } } }", shop["agent"])
     assert len(body["data"]["customers"]["edges"]) == 5
@@ -20,7 +20,7 @@ async def test_customers_are_counted_only_when_asked_for(http, engine, shop):
     assert sum("count(" in s.lower() for s in seen) == 1
 
 
-async def test_a_first_page_of_search_results_counts_all_matches_in_one_search(http, engine, shop):
+async def test_a_first_page_of_search_results_counts_all_matches_in_one_search(http, shop):
     with statements_reading("") as seen:
         first = (await graphql(http, SEARCH, shop["agent"]))["data"]["customers"]
     assert sum("customer_search" in s for s in seen) == 1
