@@ -22,6 +22,7 @@ from domain.db import raw_connection
 from domain.direct_reads import fetch, one_of
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
+from domain.notes import NEWEST_NOTES_FIRST
 from domain.tables import customer_scores, customers, notes, segment_memberships
 from domain.text import InvalidPhone, fold_digits, normalize_phone, normalize_search
 from domain.vocab import CustomerKind, Gender, LifecycleStage, Temperament, Trait
@@ -177,24 +178,33 @@ async def customers_by_id(conn: AsyncConnection, workspace_id: int, ids: list[in
 _SCORE_COLUMNS = ", ".join(f"s.{c.name} AS scores_{c.name}" for c in customer_scores.c)
 
 
-async def customers_with_scores_by_id(conn: AsyncConnection, workspace_id: int,
-                                      ids: list[int]) -> dict[int, tuple[SimpleNamespace, SimpleNamespace | None]]:
-    """customers_by_id with each customer's stored scores (None: not scored
-    yet), in one statement instead of two."""
-    chosen, key = one_of("c.id", "$2", ids)
-    rows = await (await raw_connection(conn)).fetch(
-        f"SELECT c.*, {_SCORE_COLUMNS} FROM customers c LEFT JOIN customer_scores s "
-        f"ON s.workspace_id = c.workspace_id AND s.customer_id = c.id "
-        f"WHERE c.workspace_id = $1 AND {chosen} AND c.deleted_at IS NULL", workspace_id, key)
+async def customer_profile(conn: AsyncConnection, workspace_id: int, customer_id: int, with_scores: bool,
+                           notes: int | None) -> tuple[SimpleNamespace, SimpleNamespace | None, list] | None:
+    """A live customer by id and, in the same statement, what a profile page
+    shows with it: with `with_scores`, the stored scores (None: not scored
+    yet); with `notes`, up to that many newest notes, in `latest_notes`'s
+    order (else None). None when there is no such customer."""
+    columns, scores_join = ["c.*"], ""
+    if with_scores:
+        columns.append(_SCORE_COLUMNS)
+        scores_join = "LEFT JOIN customer_scores s ON s.workspace_id = c.workspace_id AND s.customer_id = c.id"
+    if notes is not None:
+        columns.append(f"ARRAY(SELECT n FROM notes n WHERE n.workspace_id = c.workspace_id AND n.customer_id = c.id "
+                       f"AND n.deleted_at IS NULL ORDER BY {NEWEST_NOTES_FIRST} LIMIT {int(notes)}) AS latest_notes")
+    row = await (await raw_connection(conn)).fetchrow(
+        f"SELECT {', '.join(columns)} FROM customers c {scores_join} "
+        f"WHERE c.workspace_id = $1 AND c.id = $2 AND c.deleted_at IS NULL", workspace_id, customer_id)
+    if row is None:
+        return None
+    names, values = list(row.keys()), list(row.values())
     width = len(customers.c)
-    found = {}
-    for r in rows:
-        names, values = list(r.keys()), list(r.values())
-        customer = SimpleNamespace(**dict(zip(names[:width], values[:width])))
-        scored = r["scores_customer_id"] is not None
-        scores = SimpleNamespace(**{n.removeprefix("scores_"): v for n, v in zip(names[width:], values[width:])})
-        found[customer.id] = (customer, scores if scored else None)
-    return found
+    customer = SimpleNamespace(**dict(zip(names[:width], values[:width])))
+    scores = None
+    if with_scores and row["scores_customer_id"] is not None:
+        scores = SimpleNamespace(**{n.removeprefix("scores_"): v for n, v in zip(names[width:], values[width:])
+                                    if n.startswith("scores_")})
+    latest = [SimpleNamespace(**note) for note in row["latest_notes"]] if notes is not None else None
+    return customer, scores, latest
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,10 @@ async def delete_note(conn: AsyncConnection, workspace_id: int, note_id: int) ->
     return row
 
 
+# A profile's order: pinned notes first, then newest first.
+NEWEST_NOTES_FIRST = "pinned DESC, created_at DESC, id DESC"
+
+
 async def latest_notes(conn: AsyncConnection, workspace_id: int, customer_ids: list[int],
                        limit: int) -> dict[int, list[Row]]:
     """Up to `limit` + 1 newest notes of each customer (pinned first), in one
@@ -74,8 +78,7 @@ async def latest_notes(conn: AsyncConnection, workspace_id: int, customer_ids: l
     chosen, key = one_of("customer_id", "$2", customer_ids)
     rows = await fetch(conn, f"""
         SELECT * FROM (
-            SELECT n.*, row_number() OVER (PARTITION BY customer_id
-                                           ORDER BY pinned DESC, created_at DESC, id DESC) AS position
+            SELECT n.*, row_number() OVER (PARTITION BY customer_id ORDER BY {NEWEST_NOTES_FIRST}) AS position
             FROM notes n
             WHERE workspace_id = $1 AND {chosen} AND deleted_at IS NULL) ranked
         WHERE position <= $3

@@ -10,8 +10,8 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from domain import customers as domain_customers
-from domain.customers import (count_customers, count_matches, customer_page, customers_by_id,
-                              customers_with_scores_by_id, looks_like_contact, ordered_customer_page, search_customers)
+from domain.customers import (count_customers, count_matches, customer_page, customer_profile, looks_like_contact,
+                              ordered_customer_page, search_customers)
 from gql_api.customers.contacts import sees_contacts
 from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
 from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment, Trait
@@ -19,7 +19,7 @@ from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_cursor, from_global_id, from_micros, to_cursor, to_micros
 from gql_api.pagination import PageInfo
 from gql_api.permissions import READERS
-from gql_api.selections import selects
+from gql_api.selections import first_page_size, selects
 from gql_api.segments.queries import segment_pk
 
 MAX_PAGE = 100
@@ -110,15 +110,23 @@ class CustomerQueries:
             pk = from_global_id(id, "Customer")
         except MalformedId as exc:
             raise bad_input(str(exc)) from None
-        workspace_id = info.context.api_key.workspace_id
+        # A profile page: its scores and first notes come with the customer,
+        # in one statement instead of three, and wait in the DataLoaders.
+        with_scores, notes = selects(info, "scores"), first_page_size(info, "notes")
+        if notes is not None and not 0 <= notes <= MAX_PAGE:
+            notes = None  # the notes field itself says what is wrong
         async with info.context.transaction() as conn:
-            if not selects(info, "scores"):
-                found = await customers_by_id(conn, workspace_id, [pk])
-            else:  # a profile page: its scores come with the customer, not in a second statement
-                with_scores = await customers_with_scores_by_id(conn, workspace_id, [pk])
-                info.context.loaders.scores_by_customer.prime_many({k: s for k, (_, s) in with_scores.items()})
-                found = {k: c for k, (c, _) in with_scores.items()}
-        return Customer.from_row(found[pk]) if pk in found else None
+            profile = await customer_profile(conn, info.context.api_key.workspace_id, pk, with_scores,
+                                             None if notes is None else notes + 1)
+        if profile is None:
+            return None
+        customer, scores, latest_notes = profile
+        loaders = info.context.loaders
+        if with_scores:
+            loaders.scores_by_customer.prime(pk, scores)
+        if notes is not None:
+            loaders.notes_by_customer.prime((pk, notes, None), latest_notes)
+        return Customer.from_row(customer)
 
     @strawberry.field(permission_classes=READERS,
                       description="Customers, oldest first or in `orderBy`'s order; with `search`, best match "

@@ -1,10 +1,10 @@
 """node(id) and nodes(ids): any object by global id, batched, never another workspace's."""
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from domain.db import unit_of_work
-from domain.tables import customers
-from gql_api.ids import to_global_id
+from domain.tables import customers, notes
+from gql_api.ids import from_global_id, to_global_id
 from tests.gql_api.conftest import graphql, statements_reading
 from tests.gql_api.test_recording import RECORD_INTERACTION, RECORD_PURCHASE, _purchase
 
@@ -53,23 +53,40 @@ async def test_nodes_of_one_kind_load_in_one_query(http, shop):
 
 
 PROFILE = """
-query Profile($id: ID!) { customer(id: $id) { displayName ...Scored } }
-fragment Scored on Customer { scores { clv customerType loyalty { index factors { name points } } } }"""
-SCORES_BY_NODE = "query N($id: ID!) { node(id: $id) { ... on Customer { scores { clv customerType loyalty { index " \
-                 "factors { name points } } } } } }"
+query Profile($id: ID!, $notes: Int!) { customer(id: $id) { displayName ...Scored ...Noted } }
+fragment Scored on Customer { scores { clv customerType loyalty { index factors { name points } } } }
+fragment Noted on Customer {
+  notes(first: $notes) { edges { cursor node { id body pinned } } pageInfo { hasNextPage endCursor } } }"""
+# the same through node(id), which leaves scores and notes to their DataLoaders
+BY_NODE = """
+query N($id: ID!, $notes: Int!) { node(id: $id) { ... on Customer { displayName ...Scored ...Noted } } }
+fragment Scored on Customer { scores { clv customerType loyalty { index factors { name points } } } }
+fragment Noted on Customer {
+  notes(first: $notes) { edges { cursor node { id body pinned } } pageInfo { hasNextPage endCursor } } }"""
 
 
-async def test_a_profile_reads_its_scores_with_the_customer(http, engine, shop):
-    with statements_reading("") as seen:
-        body = await graphql(http, PROFILE, shop["agent"], id=shop["buyer"])
-    reading_scores = [s for s in seen if "customer_scores" in s]
-    assert len(reading_scores) == 1 and "FROM customers" in reading_scores[0], seen
-    # the same as the scores DataLoader finds for the same customer
-    by_node = await graphql(http, SCORES_BY_NODE, shop["agent"], id=shop["buyer"])
-    assert body["data"]["customer"]["scores"] == by_node["data"]["node"]["scores"]
-    assert body["data"]["customer"]["scores"]["loyalty"]["factors"]
+async def test_a_profile_reads_its_scores_and_first_notes_with_the_customer(http, engine, shop):
+    for text in ("first", "second", "third"):
+        note = await graphql(http, CREATE_NOTE, shop["agent"], input={"customerId": shop["buyer"], "body": text})
+        assert note["data"]["noteCreate"]["note"]
+    async with unit_of_work(engine) as conn:
+        total = await conn.scalar(select(func.count()).select_from(notes).where(
+            notes.c.customer_id == from_global_id(shop["buyer"], "Customer"), notes.c.deleted_at.is_(None)))
+    for size in (2, total, 50):
+        with statements_reading("") as seen:
+            body = await graphql(http, PROFILE, shop["agent"], id=shop["buyer"], notes=size)
+        reading = [s for s in seen if "customer_scores" in s or "FROM notes" in s]
+        assert len(reading) == 1 and "FROM customers" in reading[0], seen
+        # the same as the DataLoaders find for the same customer
+        by_node = await graphql(http, BY_NODE, shop["agent"], id=shop["buyer"], notes=size)
+        assert body["data"]["customer"] == by_node["data"]["node"]
+        assert body["data"]["customer"]["scores"]["loyalty"]["factors"]
+        assert len(body["data"]["customer"]["notes"]["edges"]) == min(size, total)
     async with unit_of_work(engine) as conn:
         unscored = await conn.scalar(insert(customers).values(workspace_id=shop["workspace"].id, first_name="New")
                                      .returning(customers.c.id))
-    body = await graphql(http, PROFILE, shop["agent"], id=to_global_id("Customer", unscored))
-    assert body["data"]["customer"] == {"displayName": "New", "scores": None}
+    body = await graphql(http, PROFILE, shop["agent"], id=to_global_id("Customer", unscored), notes=10)
+    assert body["data"]["customer"] == {"displayName": "New", "scores": None, "notes": {
+        "edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}
+    too_many = await graphql(http, PROFILE, shop["agent"], id=shop["buyer"], notes=101)
+    assert too_many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
