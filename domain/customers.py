@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import customers_changed
 from domain.db import raw_connection
-from domain.direct_reads import fetch, one_of
+from domain.direct_reads import as_namespaces, fetch, one_of
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.notes import NEWEST_NOTES_FIRST
@@ -294,17 +294,18 @@ ORDERS = {
 
 
 async def customer_page(conn: AsyncConnection, workspace_id: int, first: int, after: int | None,
-                        where: CustomerFilter | None = None) -> list[Row]:
+                        where: CustomerFilter | None = None) -> list[SimpleNamespace]:
     """Up to `first` + 1 customers after id `after`, oldest first (keyset: the
     extra row tells whether there is a next page)."""
     query = _visible(workspace_id, where).order_by(customers.c.id).limit(first + 1)
     if after is not None:
         query = query.where(customers.c.id > after)
-    return list(await conn.execute(query))
+    return as_namespaces(await conn.execute(query))
 
 
 async def ordered_customer_page(conn: AsyncConnection, workspace_id: int, first: int, order: str, descending: bool,
-                                after: tuple[Any, int] | None, where: CustomerFilter | None = None) -> list[Row]:
+                                after: tuple[Any, int] | None,
+                                where: CustomerFilter | None = None) -> list[SimpleNamespace]:
     """Up to `first` + 1 customers by ORDERS[order] (rows carry it as
     `sort_value`), ties by id; `after` = (sort_value, id) of the previous
     page's last row (keyset, missing values last)."""
@@ -318,7 +319,7 @@ async def ordered_customer_page(conn: AsyncConnection, workspace_id: int, first:
         else:
             beyond = value < last if descending else value > last
             query = query.where(or_(beyond, and_(value == last, customers.c.id > pk), value.is_(None)))
-    return list(await conn.execute(query))
+    return as_namespaces(await conn.execute(query))
 
 
 async def count_customers(conn: AsyncConnection, workspace_id: int, where: CustomerFilter | None = None) -> int:
@@ -344,7 +345,8 @@ def _matches(workspace_id: int, query: str):
 
 
 async def search_customers(conn: AsyncConnection, workspace_id: int, query: str, limit: int,
-                           after: tuple[float, int] | None = None, where: CustomerFilter | None = None) -> list[Row]:
+                           after: tuple[float, int] | None = None,
+                           where: CustomerFilter | None = None) -> list[SimpleNamespace]:
     """Fuzzy search over names, company, email and phone, best match first (rows
     carry their `score`). The query goes through the same normalisation as the
     stored search form, so Arabic letters, diacritics and Persian digits find what
@@ -357,7 +359,7 @@ async def search_customers(conn: AsyncConnection, workspace_id: int, query: str,
     if after is not None:
         score = cast(after[0], REAL)
         statement = statement.where((match.c.score < score) | ((match.c.score == score) & (customers.c.id > after[1])))
-    return list(await conn.execute(statement))
+    return as_namespaces(await conn.execute(statement))
 
 
 async def count_matches(conn: AsyncConnection, workspace_id: int, query: str,

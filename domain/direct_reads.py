@@ -25,6 +25,14 @@ async def fetch(conn: AsyncConnection, sql: str, *args) -> list[SimpleNamespace]
     return [SimpleNamespace(**r) for r in await (await raw_connection(conn)).fetch(sql, *args)]
 
 
+def as_namespaces(result) -> list[SimpleNamespace]:
+    """SQLAlchemy result rows as namespaces, for code that reads many of their
+    attributes: a Row answers each attribute through its key lookup, which
+    cost 35 µs per customer row read into the API's Customer (1.7 ms a page
+    of 50)."""
+    return [SimpleNamespace(**row._mapping) for row in result]
+
+
 def one_of(column: str, placeholder: str, ids: list[int]) -> tuple[str, int | list[int]]:
     """`column` among `ids`, as a condition on `placeholder` and the value to
     pass for it. One id is compared with `=`: PostgreSQL plans `= ANY($n)`

@@ -12,7 +12,8 @@ reports the error the specification asks for.
 
 from __future__ import annotations
 
-from graphql import GraphQLLeafType, GraphQLObjectType, GraphQLSchema, Undefined, get_nullable_type, is_leaf_type, is_non_null_type
+from graphql import (GraphQLLeafType, GraphQLObjectType, GraphQLSchema, Undefined, get_nullable_type, is_leaf_type,
+                     is_non_null_type)
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
