@@ -17,12 +17,12 @@ from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
 from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment, Trait
 from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_cursor, from_global_id, from_micros, to_cursor, to_micros
+from gql_api.limits import MAX_PAGE
 from gql_api.pagination import PageInfo
 from gql_api.permissions import READERS
 from gql_api.selections import first_page_size, selects
 from gql_api.segments.queries import segment_pk
 
-MAX_PAGE = 100
 MAX_SEARCH = 200
 
 

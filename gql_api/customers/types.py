@@ -14,6 +14,7 @@ from gql_api.customers.scores import CustomerScores
 from gql_api.enums import CustomerKind, LifecycleStage, Temperament, Trait
 from gql_api.errors import bad_input
 from gql_api.ids import MalformedId
+from gql_api.limits import MAX_PAGE
 from gql_api.node import Node
 from gql_api.notes.types import Note, NoteConnection, NoteEdge, note_cursor, note_position
 from gql_api.pagination import Edge, PageInfo
@@ -146,8 +147,8 @@ async def purchase_page(info: Info, pk: int, first: int, after: str | None) -> P
 async def _page(loader, pk: int, first: int, after: str | None, position_of=history_position) -> tuple[list, bool]:
     """A page of the customer's notes, purchases or interactions (`position_of`
     reads the list's cursors), and whether more follow."""
-    if not 0 <= first <= 100:
-        raise bad_input("first must be between 0 and 100")
+    if not 0 <= first <= MAX_PAGE:
+        raise bad_input(f"first must be between 0 and {MAX_PAGE}")
     try:
         position = position_of(after) if after else None
     except (MalformedId, ValueError):
