@@ -18,6 +18,7 @@ from gql_api.customers.types import Customer
 from gql_api.document_cache import DocumentCache
 from gql_api.events.queries import EventQueries
 from gql_api.events.subscriptions import Subscription
+from gql_api.extension_runner import ExtensionsRunner
 from gql_api.notes.types import Note
 from gql_api.recording.types import Interaction, Purchase
 from gql_api.node_queries import NodeQueries
@@ -80,6 +81,9 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 class TribeSchema(strawberry.Schema):
+    def create_extensions_runner(self, execution_context, extensions) -> ExtensionsRunner:
+        return ExtensionsRunner(execution_context=execution_context, extensions=extensions)
+
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         # Log what needs a developer's attention; a client's bad query does not.
         for error in errors:
