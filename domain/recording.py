@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -233,13 +233,19 @@ async def purchases_by_id(conn: AsyncConnection, workspace_id: int, ids: list[in
 
 async def with_items(conn: AsyncConnection, workspace_id: int, rows: list[Row]) -> dict[int, Recorded]:
     """The purchases with their items, by id (one query for all the items)."""
-    items = await conn.execute(select(purchase_items).where(purchase_items.c.workspace_id == workspace_id,
-                                                            purchase_items.c.purchase_id.in_([r.id for r in rows]))
-                               .order_by(purchase_items.c.id))
+    items = await conn.execute(_ITEMS_OF, {"workspace_id": workspace_id, "purchase_ids": [r.id for r in rows]})
     found = {r.id: Recorded(r) for r in rows}
     for item in items:
         found[item.purchase_id].items.append(item)
     return found
+
+
+# Made once: `in_` with a list makes a parameter in a reference cycle, left to
+# the garbage collector by every page of purchases.
+_ITEMS_OF = (select(purchase_items)
+             .where(purchase_items.c.workspace_id == bindparam("workspace_id"),
+                    purchase_items.c.purchase_id.in_(bindparam("purchase_ids", expanding=True)))
+             .order_by(purchase_items.c.id))
 
 
 async def interactions_by_id(conn: AsyncConnection, workspace_id: int, ids: list[int]) -> dict[int, Row]:

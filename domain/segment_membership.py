@@ -61,20 +61,22 @@ def levels(found: list[RuleSegment]) -> list[list[RuleSegment]]:
     segments not being evaluated: manual ones, or ones left out of `found`)."""
     by_id = {s.id: s for s in found}
     depth: dict[int, int] = {}
-
-    def level(segment_id: int, seen: frozenset[int]) -> int:
-        if segment_id not in depth:
-            # Cycles are refused when a rule is saved; `seen` guards against a stored one anyway.
-            refs = segment_rules.segment_references(by_id[segment_id].rule) & by_id.keys() - seen
-            depth[segment_id] = 1 + max((level(r, seen | {segment_id}) for r in refs), default=-1)
-        return depth[segment_id]
-
     for s in found:
-        level(s.id, frozenset())
+        _level(s.id, frozenset(), by_id, depth)
     grouped: dict[int, list[RuleSegment]] = {}
     for s in found:
         grouped.setdefault(depth[s.id], []).append(s)
     return [grouped[k] for k in sorted(grouped)]
+
+
+def _level(segment_id: int, seen: frozenset[int], by_id: dict[int, RuleSegment], depth: dict[int, int]) -> int:
+    # (a function of its own: a nested recursive one is a reference cycle, and
+    # every purchase recorded left its segments to the garbage collector)
+    if segment_id not in depth:
+        # Cycles are refused when a rule is saved; `seen` guards against a stored one anyway.
+        refs = segment_rules.segment_references(by_id[segment_id].rule) & by_id.keys() - seen
+        depth[segment_id] = 1 + max((_level(r, seen | {segment_id}, by_id, depth) for r in refs), default=-1)
+    return depth[segment_id]
 
 
 async def sync(conn: AsyncConnection, workspace_id: int, reason: str, customer_ids: list[int] | None = None,

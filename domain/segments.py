@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -106,15 +106,21 @@ async def segment_sizes(conn: AsyncConnection, workspace_id: int, ids: list[int]
 
 async def segments_of(conn: AsyncConnection, workspace_id: int, customer_ids: list[int]) -> dict[int, list[Row]]:
     """Each customer's current segments, in segment id order."""
-    m = segment_memberships.c
-    rows = await conn.execute(
-        select(m.customer_id, segments).join(segments, segments.c.id == m.segment_id)
-        .where(m.workspace_id == workspace_id, m.customer_id.in_(customer_ids), m.left_at.is_(None),
-               segments.c.deleted_at.is_(None)).order_by(m.customer_id, segments.c.id))
+    rows = await conn.execute(_SEGMENTS_OF, {"workspace_id": workspace_id, "customer_ids": customer_ids})
     found: dict[int, list[Row]] = {cid: [] for cid in customer_ids}
     for row in rows:
         found[row.customer_id].append(row)
     return found
+
+
+# Made once: `in_` with a list makes a parameter in a reference cycle, left to
+# the garbage collector by every customer's segments.
+_SEGMENTS_OF = (select(segment_memberships.c.customer_id, segments)
+                .join(segments, segments.c.id == segment_memberships.c.segment_id)
+                .where(segment_memberships.c.workspace_id == bindparam("workspace_id"),
+                       segment_memberships.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
+                       segment_memberships.c.left_at.is_(None), segments.c.deleted_at.is_(None))
+                .order_by(segment_memberships.c.customer_id, segments.c.id))
 
 
 # --- writes ------------------------------------------------------------------------------------

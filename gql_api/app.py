@@ -119,9 +119,11 @@ def tune_garbage_collection() -> None:
     """What start-up made (modules, the schema, NumPy and Numba: 180,000
     objects) lives as long as the process. Frozen out of the collector's sight,
     a full collection took 3-5 ms instead of 66-90 ms, a pause every few
-    hundred requests. A request leaves a few thousand short-lived objects: with
-    collections every 5,000 allocations instead of 700, the collector took
-    half the time (0.07 ms a request) for pauses of 2-5 ms."""
+    hundred requests. A collection starts when 5,000 more objects have been
+    made than freed (700 by default): the common requests leave nothing in
+    reference cycles (tests/gql_api/test_request_garbage.py), so that happens
+    once or twice in 10 s at 240 requests/s, where cyclic leftovers had made
+    it 85 times, each pausing the worker 2-7 ms."""
     gc.freeze()
     gc.set_threshold(5_000, 10, 10)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -30,10 +30,8 @@ class Context:
     dev: bool = False
     # What an APP key's request says about its signed-in customer (gql_api/signed_in.py).
     customer_token: str | None = None
-    # The API's read-only connections (domain.db.make_read_engine), and the
-    # one an HTTP query shares while it executes (gql_api/query_connection.py).
+    # The API's read-only connections (domain.db.make_read_engine).
     read_engine: AsyncEngine | None = None
-    shared_reads: SharedReads | None = None
 
     @property
     def schema_open(self) -> bool:
@@ -42,18 +40,36 @@ class Context:
         return self.dev or (self.api_key is not None and self.api_key.role is Role.ADMIN)
 
     @cached_property
-    def loaders(self) -> Loaders:
+    def connections(self) -> Connections:
         assert self.api_key is not None, "resolvers behind IsAuthenticated only"
-        return Loaders(self.transaction, self.api_key.workspace_id)
+        return Connections(self.engine, self.api_key.workspace_id)
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self.connections.transaction, self.connections.workspace_id)
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self.connections.transaction()
+
+
+class Connections:
+    """How a request reaches its workspace's rows (row-level security): through
+    the connection an HTTP query shares while it executes
+    (gql_api/query_connection.py), or a transaction of its own. Apart from the
+    context, so that the DataLoaders holding it do not hold the context: that
+    reference cycle left each request's loaders, and all they loaded, to the
+    garbage collector."""
+
+    def __init__(self, engine: AsyncEngine, workspace_id: int):
+        self.engine = engine
+        self.workspace_id = workspace_id
+        self.shared_reads: SharedReads | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A connection confined to the caller's workspace (row-level security):
-        the query's shared read-only one, or a transaction of its own."""
-        assert self.api_key is not None, "resolvers behind IsAuthenticated only"
         if self.shared_reads is not None:
             async with self.shared_reads.use() as conn:
                 yield conn
         else:
-            async with tenant_transaction(self.engine, self.api_key.workspace_id) as conn:
+            async with tenant_transaction(self.engine, self.workspace_id) as conn:
                 yield conn

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from functools import partial
+from functools import cached_property, partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
@@ -18,35 +18,65 @@ from domain.segments import segment_sizes, segments_of
 
 
 class Loaders:
+    """A request's DataLoaders, each made when first used."""
+
+    def __init__(self, transaction: Callable[[], AbstractAsyncContextManager[AsyncConnection]], workspace_id: int):
+        # The batches go to an object of their own: bound to the Loaders
+        # holding the DataLoaders, they made a reference cycle that left every
+        # request's loaders, and all they loaded, to the garbage collector.
+        self._batches = _Batches(transaction, workspace_id)
+
+    @cached_property
+    def scores_by_customer(self) -> DataLoader:
+        return DataLoader(self._batches.scores_by_customer)
+
+    @cached_property
+    def notes_by_customer(self) -> DataLoader:
+        return DataLoader(self._batches.notes_by_customer)
+
+    @cached_property
+    def purchases_by_customer(self) -> DataLoader:
+        return DataLoader(self._batches.purchases_by_customer)
+
+    @cached_property
+    def interactions_by_customer(self) -> DataLoader:
+        return DataLoader(self._batches.interactions_by_customer)
+
+    @cached_property
+    def segment_size(self) -> DataLoader:
+        return DataLoader(self._batches.segment_size)
+
+    @cached_property
+    def segments_by_customer(self) -> DataLoader:
+        return DataLoader(self._batches.segments_by_customer)
+
+
+class _Batches:
+    """One query per batch of keys, values in key order."""
+
     def __init__(self, transaction: Callable[[], AbstractAsyncContextManager[AsyncConnection]], workspace_id: int):
         self.transaction = transaction
         self.workspace_id = workspace_id
-        self.scores_by_customer = DataLoader(self._scores)
-        self.notes_by_customer = DataLoader(self._notes)
-        self.purchases_by_customer = DataLoader(self._purchases)
-        self.interactions_by_customer = DataLoader(self._interactions)
-        self.segment_size = DataLoader(self._segment_sizes)
-        self.segments_by_customer = DataLoader(self._segments_of)
 
-    async def _segment_sizes(self, ids: list[int]):
+    async def segment_size(self, ids: list[int]):
         async with self.transaction() as conn:
             found = await segment_sizes(conn, self.workspace_id, ids)
         return [found[i] for i in ids]
 
-    async def _segments_of(self, ids: list[int]):
+    async def segments_by_customer(self, ids: list[int]):
         async with self.transaction() as conn:
             found = await segments_of(conn, self.workspace_id, ids)
         return [found[i] for i in ids]
 
-    async def _scores(self, ids: list[int]):
+    async def scores_by_customer(self, ids: list[int]):
         async with self.transaction() as conn:
             found = await scores_of(conn, self.workspace_id, ids)
         return [found.get(i) for i in ids]
 
-    async def _notes(self, keys: list[tuple[int, int, tuple | None]]):
+    async def notes_by_customer(self, keys: list[tuple[int, int, tuple | None]]):
         return await self._pages(keys, latest_notes, notes_after)
 
-    async def _purchases(self, keys: list[tuple[int, int, tuple | None]]):
+    async def purchases_by_customer(self, keys: list[tuple[int, int, tuple | None]]):
         """Pages of purchases, each a list of Recorded (the row and its items)."""
         async def first_pages(conn, workspace_id, customers, size):
             pages = await history.latest(conn, workspace_id, customers, size, "purchases")
@@ -60,7 +90,7 @@ class Loaders:
 
         return await self._pages(keys, first_pages, later_page)
 
-    async def _interactions(self, keys: list[tuple[int, int, tuple | None]]):
+    async def interactions_by_customer(self, keys: list[tuple[int, int, tuple | None]]):
         return await self._pages(keys, partial(history.latest, history="interactions"),
                                  partial(history.after, history="interactions"))
 

@@ -19,9 +19,10 @@ from typing import Any
 
 from graphql import (GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType,
                      GraphQLScalarType, GraphQLSchema, Undefined, get_named_type, get_nullable_type, is_leaf_type)
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from gql_api.acyclic_execution import AcyclicExecution
 
 # (type name, field name) -> (attribute, the field's type)
 _Plans = dict[tuple[str, str], tuple[str, GraphQLOutputType]]
@@ -38,7 +39,7 @@ class _NotPlain(Exception):
 _Selection = list[tuple[str, str | None, GraphQLOutputType | None, Any]]
 
 
-class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
+class PlainFieldExecution(AcyclicExecution):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # (object type, id of a field group) -> (the group, its selection or

@@ -58,9 +58,10 @@ class SharedQueryConnection(SchemaExtension):
         if not shared:
             yield
             return
-        context.shared_reads = SharedReads(context.read_engine, context.api_key.workspace_id)
+        connections = context.connections
+        connections.shared_reads = SharedReads(context.read_engine, connections.workspace_id)
         try:
             yield
         finally:
-            reads, context.shared_reads = context.shared_reads, None
+            reads, connections.shared_reads = connections.shared_reads, None
             await reads.end()
