@@ -49,8 +49,8 @@ class SignedInCustomer:
         return strawberry.ID(to_global_id("Customer", self.pk))
 
     @strawberry.field(description="Their purchases and refunds, newest first (at most 100 a page).")
-    async def purchases(self, info: Info, first: int = 10, after: str | None = None) -> PurchaseConnection:
-        return await purchase_page(info, self.pk, first, after)
+    def purchases(self, info: Info, first: int = 10, after: str | None = None) -> PurchaseConnection:
+        return purchase_page(info, self.pk, first, after)
 
     @classmethod
     def from_row(cls, row) -> SignedInCustomer:

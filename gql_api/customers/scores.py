@@ -62,6 +62,11 @@ class CustomerScores:
         return 1.0 - self.probability_alive
 
     @classmethod
+    def from_row_if_any(cls, row) -> CustomerScores | None:
+        """None for a customer not scored yet."""
+        return cls.from_row(row) if row is not None else None
+
+    @classmethod
     def from_row(cls, row) -> CustomerScores:
         rfm = None
         if row.rfm_segment is not None:

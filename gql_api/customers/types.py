@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +12,7 @@ from strawberry.types import Info
 
 from gql_api.customers.contacts import mask_email, mask_phone, sees_contacts
 from gql_api.customers.scores import CustomerScores
+from gql_api.dataloaders import when_loaded
 from gql_api.enums import CustomerKind, LifecycleStage, Temperament, Trait
 from gql_api.errors import bad_input
 from gql_api.ids import MalformedId
@@ -63,39 +65,35 @@ class Customer(Node):
 
 
     @strawberry.field(description="Scores from the last full or incremental rescoring; null before the first.")
-    async def scores(self, info: Info) -> CustomerScores | None:
-        row = await info.context.loaders.scores_by_customer.load(self.pk)
-        return CustomerScores.from_row(row) if row is not None else None
+    def scores(self, info: Info) -> CustomerScores | None:
+        return when_loaded(info.context.loaders.scores_by_customer.load(self.pk), CustomerScores.from_row_if_any)
 
     @strawberry.field(description="The traits to go by: staff-set ones when staff set any (staff win), else "
                                   "those inferred by scoring.")
-    async def traits(self, info: Info) -> list[Trait]:
+    def traits(self, info: Info) -> list[Trait]:
         if self.staff_traits:
             return self.staff_traits
-        row = await info.context.loaders.scores_by_customer.load(self.pk)
-        return [Trait(t) for t in row.inferred_traits] if row is not None else []
+        return when_loaded(info.context.loaders.scores_by_customer.load(self.pk),
+                           lambda row: [Trait(t) for t in row.inferred_traits] if row is not None else [])
 
     @strawberry.field(description="The segments the customer is in now.")
-    async def segments(self, info: Info) -> list[Segment]:
-        return [Segment.from_row(r) for r in await info.context.loaders.segments_by_customer.load(self.pk)]
+    def segments(self, info: Info) -> list[Segment]:
+        return when_loaded(info.context.loaders.segments_by_customer.load(self.pk),
+                           lambda rows: [Segment.from_row(r) for r in rows])
 
     @strawberry.field(description="Notes on the profile, pinned first, then newest first (at most 100 a page).")
-    async def notes(self, info: Info, first: int = 10, after: str | None = None) -> NoteConnection:
-        rows, has_next = await _page(info.context.loaders.notes_by_customer, self.pk, first, after, note_position)
-        edges = [NoteEdge(row=r, cursor_of=note_cursor, node=Note.from_row(r)) for r in rows]
-        return NoteConnection(edges=edges, page_info=PageInfo(has_next_page=has_next,
-                                                              end_cursor=note_cursor(rows[-1]) if rows else None))
+    def notes(self, info: Info, first: int = 10, after: str | None = None) -> NoteConnection:
+        return when_loaded(_page(info.context.loaders.notes_by_customer, self.pk, first, after, note_position),
+                           partial(_note_page, first))
 
     @strawberry.field(description="Purchases and refunds, newest first (at most 100 a page).")
-    async def purchases(self, info: Info, first: int = 10, after: str | None = None) -> PurchaseConnection:
-        return await purchase_page(info, self.pk, first, after)
+    def purchases(self, info: Info, first: int = 10, after: str | None = None) -> PurchaseConnection:
+        return purchase_page(info, self.pk, first, after)
 
     @strawberry.field(description="Service history, newest first (at most 100 a page).")
-    async def interactions(self, info: Info, first: int = 10, after: str | None = None) -> InteractionConnection:
-        rows, has_next = await _page(info.context.loaders.interactions_by_customer, self.pk, first, after)
-        edges = [InteractionEdge(row=r, cursor_of=interaction_cursor, node=Interaction.from_row(r)) for r in rows]
-        return InteractionConnection(edges=edges, page_info=PageInfo(
-            has_next_page=has_next, end_cursor=interaction_cursor(rows[-1]) if rows else None))
+    def interactions(self, info: Info, first: int = 10, after: str | None = None) -> InteractionConnection:
+        return when_loaded(_page(info.context.loaders.interactions_by_customer, self.pk, first, after),
+                           partial(_interaction_page, first))
 
     @strawberry.field(description=CONTACT_NOTE)
     def email(self, info: Info) -> str | None:
@@ -137,24 +135,41 @@ def _shown(info: Info, value: str | None, mask) -> str | None:
     return value if value is None or sees_contacts(info.context.api_key) else mask(value)
 
 
-async def purchase_page(info: Info, pk: int, first: int, after: str | None) -> PurchaseConnection:
-    rows, has_next = await _page(info.context.loaders.purchases_by_customer, pk, first, after)
-    edges = [PurchaseEdge(row=r, cursor_of=purchase_cursor, node=Purchase.from_rows(r.row, r.items)) for r in rows]
-    return PurchaseConnection(edges=edges, page_info=PageInfo(
-        has_next_page=has_next, end_cursor=purchase_cursor(rows[-1]) if rows else None))
+def purchase_page(info: Info, pk: int, first: int, after: str | None) -> PurchaseConnection | Awaitable[PurchaseConnection]:
+    return when_loaded(_page(info.context.loaders.purchases_by_customer, pk, first, after), partial(_purchase_page, first))
 
 
-async def _page(loader, pk: int, first: int, after: str | None, position_of=history_position) -> tuple[list, bool]:
-    """A page of the customer's notes, purchases or interactions (`position_of`
-    reads the list's cursors), and whether more follow."""
+def _page(loader, pk: int, first: int, after: str | None, position_of=history_position) -> Awaitable[list]:
+    """Loads a page of the customer's notes, purchases or interactions
+    (`position_of` reads the list's cursors), one more row than asked for:
+    whether more follow."""
     if not 0 <= first <= MAX_PAGE:
         raise bad_input(f"first must be between 0 and {MAX_PAGE}")
     try:
         position = position_of(after) if after else None
     except (MalformedId, ValueError):
         raise bad_input(f"{after!r} is not a cursor of this list") from None
-    rows = await loader.load((pk, first, position))
-    return rows[:first], len(rows) > first
+    return loader.load((pk, first, position))
+
+
+def _note_page(first: int, rows: list) -> NoteConnection:
+    rows, has_next = rows[:first], len(rows) > first
+    return NoteConnection(edges=[NoteEdge(row=r, cursor_of=note_cursor, node=Note.from_row(r)) for r in rows],
+                          page_info=PageInfo(has_next_page=has_next, end_cursor=note_cursor(rows[-1]) if rows else None))
+
+
+def _purchase_page(first: int, rows: list) -> PurchaseConnection:
+    rows, has_next = rows[:first], len(rows) > first
+    edges = [PurchaseEdge(row=r, cursor_of=purchase_cursor, node=Purchase.from_rows(r.row, r.items)) for r in rows]
+    return PurchaseConnection(edges=edges, page_info=PageInfo(
+        has_next_page=has_next, end_cursor=purchase_cursor(rows[-1]) if rows else None))
+
+
+def _interaction_page(first: int, rows: list) -> InteractionConnection:
+    rows, has_next = rows[:first], len(rows) > first
+    edges = [InteractionEdge(row=r, cursor_of=interaction_cursor, node=Interaction.from_row(r)) for r in rows]
+    return InteractionConnection(edges=edges, page_info=PageInfo(
+        has_next_page=has_next, end_cursor=interaction_cursor(rows[-1]) if rows else None))
 
 
 @strawberry.type
