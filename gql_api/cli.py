@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from domain import db, migrate
@@ -33,9 +34,22 @@ def _engine():
 async def _with_engine(action):
     engine = _engine()
     try:
+        await _require_reachable(engine)
         return await action(engine)
     finally:
         await engine.dispose()
+
+
+async def _require_reachable(engine) -> None:
+    """One line saying which database could not be reached and why, instead of
+    the driver's traceback (the connection is pooled for the command's use)."""
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, DBAPIError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise SystemExit(f"tribe: cannot connect to the database at {where}: {reason}") from None
 
 
 # --- migrate -----------------------------------------------------------------

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 from domain.migrate import head_revision
 
@@ -34,6 +35,16 @@ def test_serve_refuses_a_database_behind_the_schema(empty_database_url):
     result = tribe("serve", "--port", "1", database_url=empty_database_url, check=False)
     assert result.returncode != 0
     assert "run `tribe migrate`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["migrate"], ["workspaces", "list"]])
+def test_a_database_that_is_not_there_is_one_clear_line(empty_database_url, command):
+    missing = make_url(empty_database_url).set(database="no_such_database").render_as_string(hide_password=False)
+    result = tribe(*command, database_url=missing, check=False)
+    assert result.returncode == 1
+    assert "cannot connect to the database" in result.stderr and 'database "no_such_database" does not exist' \
+        in result.stderr
     assert "Traceback" not in result.stderr
 
 
