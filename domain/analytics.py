@@ -36,7 +36,7 @@ _PERCENTILES = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
 
 async def workspace_analytics(conn: AsyncConnection, workspace_id: int, cohort_months: int = 12) -> Analytics:
     w = {"w": workspace_id}
-    live = "FROM customers c LEFT JOIN customer_scores s ON s.customer_id = c.id " \
+    live = "FROM customers c LEFT JOIN customer_scores s ON s.workspace_id = c.workspace_id AND s.customer_id = c.id " \
            "WHERE c.workspace_id = :w AND c.deleted_at IS NULL"
     customers = await conn.scalar(text(f"SELECT count(*) {live}"), w)
     by_stage = dict((await conn.execute(text(

@@ -23,7 +23,7 @@ from domain.direct_reads import as_namespaces, fetch, one_of
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.notes import NEWEST_NOTES_FIRST
-from domain.tables import customer_scores, customers, notes, segment_memberships
+from domain.tables import SCORES_OF_CUSTOMER, customer_scores, customers, notes, segment_memberships
 from domain.text import InvalidPhone, fold_digits, normalize_phone, normalize_search
 from domain.vocab import CustomerKind, Gender, LifecycleStage, Temperament, Trait
 
@@ -273,10 +273,10 @@ class CustomerFilter:
         return found
 
 
-def _visible(workspace_id: int, where: CustomerFilter | None, columns=None):
+def visible_customers(workspace_id: int, where: CustomerFilter | None, columns=None):
     """Live customers of the workspace matching `where`, with their scores joined."""
     statement = (select(*(columns if columns is not None else [customers]))
-                 .select_from(customers.outerjoin(customer_scores, customer_scores.c.customer_id == customers.c.id))
+                 .select_from(customers.outerjoin(customer_scores, SCORES_OF_CUSTOMER))
                  .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None)))
     return statement.where(*where.conditions()) if where else statement
 
@@ -297,7 +297,7 @@ async def customer_page(conn: AsyncConnection, workspace_id: int, first: int, af
                         where: CustomerFilter | None = None) -> list[SimpleNamespace]:
     """Up to `first` + 1 customers after id `after`, oldest first (keyset: the
     extra row tells whether there is a next page)."""
-    query = _visible(workspace_id, where).order_by(customers.c.id).limit(first + 1)
+    query = visible_customers(workspace_id, where).order_by(customers.c.id).limit(first + 1)
     if after is not None:
         query = query.where(customers.c.id > after)
     return as_namespaces(await conn.execute(query))
@@ -310,7 +310,7 @@ async def ordered_customer_page(conn: AsyncConnection, workspace_id: int, first:
     `sort_value`), ties by id; `after` = (sort_value, id) of the previous
     page's last row (keyset, missing values last)."""
     value = ORDERS[order]
-    query = (_visible(workspace_id, where, [customers, value.label("sort_value")])
+    query = (visible_customers(workspace_id, where, [customers, value.label("sort_value")])
              .order_by((value.desc() if descending else value.asc()).nulls_last(), customers.c.id).limit(first + 1))
     if after is not None:
         last, pk = after
@@ -323,7 +323,7 @@ async def ordered_customer_page(conn: AsyncConnection, workspace_id: int, first:
 
 
 async def count_customers(conn: AsyncConnection, workspace_id: int, where: CustomerFilter | None = None) -> int:
-    return await conn.scalar(_visible(workspace_id, where, [func.count()]))
+    return await conn.scalar(visible_customers(workspace_id, where, [func.count()]))
 
 
 def looks_like_contact(query: str) -> bool:
@@ -353,7 +353,7 @@ async def search_customers(conn: AsyncConnection, workspace_id: int, query: str,
     was saved otherwise. `after` = (score, id) of the last row of the previous page.
     Rows also carry `total`: on a first page, the number of all matches."""
     match = _matches(workspace_id, query)
-    statement = (_visible(workspace_id, where, [customers, match.c.score, func.count().over().label("total")])
+    statement = (visible_customers(workspace_id, where, [customers, match.c.score, func.count().over().label("total")])
                  .join(match, match.c.customer_id == customers.c.id)
                  .order_by(match.c.score.desc(), customers.c.id).limit(limit))
     if after is not None:
@@ -365,7 +365,7 @@ async def search_customers(conn: AsyncConnection, workspace_id: int, query: str,
 async def count_matches(conn: AsyncConnection, workspace_id: int, query: str,
                         where: CustomerFilter | None = None) -> int:
     match = _matches(workspace_id, query)
-    return await conn.scalar(_visible(workspace_id, where, [func.count()])
+    return await conn.scalar(visible_customers(workspace_id, where, [func.count()])
                              .join(match, match.c.customer_id == customers.c.id))
 
 

@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import segment_rules
 from domain.events import EventKind, notify
-from domain.tables import customer_scores, customers, event_counters, events, segment_memberships, segments
+from domain.tables import (SCORES_OF_CUSTOMER, customer_scores, customers, event_counters, events, segment_memberships,
+                           segments)
 from domain.vocab import SegmentKind
 
 m = segment_memberships.c
@@ -132,7 +133,7 @@ def _changes_statement(workspace_id: int, segment: tuple[int, str]):
     stay = segment_memberships.alias("stay")
     matches = segment_rules.compile_rule(json.loads(rule))
     return (select(c.id.label("customer_id"), matches.label("entering"))
-            .select_from(customers.outerjoin(customer_scores, customer_scores.c.customer_id == c.id)
+            .select_from(customers.outerjoin(customer_scores, SCORES_OF_CUSTOMER)
                          .outerjoin(stay, and_(stay.c.customer_id == c.id, stay.c.segment_id == segment_id,
                                                stay.c.left_at.is_(None), stay.c.workspace_id == workspace_id)))
             .where(c.workspace_id == workspace_id, c.deleted_at.is_(None), matches != stay.c.customer_id.is_not(None)))
@@ -161,7 +162,7 @@ def _sync_statement(workspace_id: int, group: tuple[tuple[int, str], ...], for_s
                    for segment_id, rule in group])
     matched = func.unnest(flags).table_valued("segment_id").render_derived(name="matched").lateral()
     matching = (select(c.id.label("customer_id"), matched.c.segment_id)
-                .select_from(customers.outerjoin(customer_scores, customer_scores.c.customer_id == c.id)
+                .select_from(customers.outerjoin(customer_scores, SCORES_OF_CUSTOMER)
                              .join(matched, true()))
                 .where(c.workspace_id == workspace_id, c.deleted_at.is_(None), matched.c.segment_id.is_not(None)))
     current = select(m.customer_id, m.segment_id).where(

@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import segment_membership, segment_rules
 from domain.errors import DomainError, ErrorCode
-from domain.tables import customer_scores, customers, segment_memberships, segments
+from domain.tables import SCORES_OF_CUSTOMER, customer_scores, customers, segment_memberships, segments
 from domain.vocab import CustomerType, LifecycleStage, SegmentKind
 from scoring import RFM_SEGMENTS
 
@@ -283,8 +283,7 @@ async def preview(conn: AsyncConnection, workspace_id: int, rule: dict, sample: 
     """What a rule would select, without saving anything."""
     rule = segment_rules.validate(rule)
     await _check_references(conn, workspace_id, rule, None)
-    base = (select().select_from(customers.outerjoin(customer_scores,
-                                                     customer_scores.c.customer_id == customers.c.id))
+    base = (select().select_from(customers.outerjoin(customer_scores, SCORES_OF_CUSTOMER))
             .where(customers.c.workspace_id == workspace_id, customers.c.deleted_at.is_(None)))
     matched = segment_rules.compile_rule(rule)
     cs = customer_scores.c
@@ -310,7 +309,8 @@ async def segment_value(conn: AsyncConnection, workspace_id: int, segment_id: in
     row = (await conn.execute(
         select(func.count(), func.coalesce(func.sum(cs.clv), 0), func.coalesce(func.sum(cs.total_spend), 0),
                func.avg(cs.clv))
-        .select_from(segment_memberships.outerjoin(customer_scores, cs.customer_id == m.customer_id))
+        .select_from(segment_memberships.outerjoin(customer_scores, and_(cs.workspace_id == m.workspace_id,
+                                                                         cs.customer_id == m.customer_id)))
         .where(m.workspace_id == workspace_id, m.segment_id == segment_id, m.left_at.is_(None)))).one()
     return SegmentValue(row[0], float(row[1]), float(row[2]), None if row[3] is None else float(row[3]))
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB
@@ -311,6 +312,13 @@ customer_scores = Table(
     Index("ix_customer_scores_workspace_id_customer_type", "workspace_id", "customer_type"),
     postgresql_partition_by="LIST (workspace_id)",
 )
+
+# A customer's scores, to join on. The workspace is part of it: so the planner
+# reads the workspace's partition alone (by its key), where a join on the id
+# alone scanned every workspace's partition for a caller that row-level
+# security does not confine (the schema owner's jobs).
+SCORES_OF_CUSTOMER = and_(customer_scores.c.workspace_id == customers.c.workspace_id,
+                          customer_scores.c.customer_id == customers.c.id)
 
 # Fitted model parameters and diagnostics, one row per workspace and model.
 model_fits = Table(

@@ -4,8 +4,10 @@ SQL asks for."""
 
 import pytest
 from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 
+from domain.customers import CustomerFilter, visible_customers
 from domain.db import make_read_engine, tenant_reads, tenant_transaction, unit_of_work
 from domain.score_partitions import partition_name
 from domain.tables import api_keys, customer_scores, customers, notes, workspaces
@@ -97,3 +99,18 @@ async def test_the_api_role_reaches_score_partitions_only_through_customer_score
     with pytest.raises(DBAPIError, match="permission denied"):
         async with tenant_transaction(engine, a.id) as conn:
             await conn.execute(text(f"SELECT * FROM {partition_name(b.id)}"))
+
+
+async def test_joins_to_scores_read_the_workspaces_partition_alone(engine, two):
+    """Where row-level security does not confine a caller (the schema owner's
+    jobs), the join itself keeps to the workspace's partition."""
+    a, b, ids = two
+    async with unit_of_work(engine) as conn:
+        for ws in (a, b):
+            await conn.execute(pg_insert(customer_scores).values(
+                workspace_id=ws.id, customer_id=ids[ws.id], purchase_count=0, frequency=0, recency=0, tenure=0,
+                monetary=0, total_spend=0).on_conflict_do_nothing())
+        statement = visible_customers(a.id, CustomerFilter(clv=(0.0, None)), [func.count()])
+        plan = "\n".join(await conn.scalars(text("EXPLAIN " + str(statement.compile(
+            dialect=conn.dialect, compile_kwargs={"literal_binds": True})))))
+    assert partition_name(a.id) in plan and partition_name(b.id) not in plan
