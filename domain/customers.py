@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -174,8 +175,18 @@ async def customers_by_id(conn: AsyncConnection, workspace_id: int, ids: list[in
     return {r.id: r for r in rows}
 
 
-# The scores' columns, renamed so as not to collide with the customer's.
+# The scores' columns, renamed so as not to collide with the customer's, for
+# statements that read a customer with its scores.
 _SCORE_COLUMNS = ", ".join(f"s.{c.name} AS scores_{c.name}" for c in customer_scores.c)
+_LABELLED_SCORES = [c.label(f"scores_{c.name}") for c in customer_scores.c]
+
+
+def scores_in(columns: Mapping[str, Any]) -> SimpleNamespace | None:
+    """The scores read with a customer (`with_scores`: the columns of its row),
+    as a row of their own; None when the customer is not scored yet."""
+    if columns["scores_customer_id"] is None:
+        return None
+    return SimpleNamespace(**{c.name: columns[f"scores_{c.name}"] for c in customer_scores.c})
 
 
 async def customer_profile(conn: AsyncConnection, workspace_id: int, customer_id: int, with_scores: bool,
@@ -200,9 +211,8 @@ async def customer_profile(conn: AsyncConnection, workspace_id: int, customer_id
     width = len(customers.c)
     customer = SimpleNamespace(**dict(zip(names[:width], values[:width])))
     scores = None
-    if with_scores and row["scores_customer_id"] is not None:
-        scores = SimpleNamespace(**{n.removeprefix("scores_"): v for n, v in zip(names[width:], values[width:])
-                                    if n.startswith("scores_")})
+    if with_scores:
+        scores = scores_in(dict(zip(names[width:], values[width:])))
     latest = [SimpleNamespace(**note) for note in row["latest_notes"]] if notes is not None else None
     return customer, scores, latest
 
@@ -294,23 +304,25 @@ ORDERS = {
 
 
 async def customer_page(conn: AsyncConnection, workspace_id: int, first: int, after: int | None,
-                        where: CustomerFilter | None = None) -> list[SimpleNamespace]:
+                        where: CustomerFilter | None = None, with_scores: bool = False) -> list[SimpleNamespace]:
     """Up to `first` + 1 customers after id `after`, oldest first (keyset: the
-    extra row tells whether there is a next page)."""
-    query = visible_customers(workspace_id, where).order_by(customers.c.id).limit(first + 1)
+    extra row tells whether there is a next page). With `with_scores`, rows
+    carry their scores too (`scores_in`)."""
+    query = (visible_customers(workspace_id, where, _page_columns(with_scores))
+             .order_by(customers.c.id).limit(first + 1))
     if after is not None:
         query = query.where(customers.c.id > after)
     return as_namespaces(await conn.execute(query))
 
 
 async def ordered_customer_page(conn: AsyncConnection, workspace_id: int, first: int, order: str, descending: bool,
-                                after: tuple[Any, int] | None,
-                                where: CustomerFilter | None = None) -> list[SimpleNamespace]:
+                                after: tuple[Any, int] | None, where: CustomerFilter | None = None,
+                                with_scores: bool = False) -> list[SimpleNamespace]:
     """Up to `first` + 1 customers by ORDERS[order] (rows carry it as
     `sort_value`), ties by id; `after` = (sort_value, id) of the previous
     page's last row (keyset, missing values last)."""
     value = ORDERS[order]
-    query = (visible_customers(workspace_id, where, [customers, value.label("sort_value")])
+    query = (visible_customers(workspace_id, where, [*_page_columns(with_scores), value.label("sort_value")])
              .order_by((value.desc() if descending else value.asc()).nulls_last(), customers.c.id).limit(first + 1))
     if after is not None:
         last, pk = after
@@ -320,6 +332,12 @@ async def ordered_customer_page(conn: AsyncConnection, workspace_id: int, first:
             beyond = value < last if descending else value > last
             query = query.where(or_(beyond, and_(value == last, customers.c.id > pk), value.is_(None)))
     return as_namespaces(await conn.execute(query))
+
+
+def _page_columns(with_scores: bool) -> list:
+    # The scores are joined anyway (for filters and orders): read with the
+    # page, they spare the page a statement, and its DataLoader a batch.
+    return [customers, *_LABELLED_SCORES] if with_scores else [customers]
 
 
 async def count_customers(conn: AsyncConnection, workspace_id: int, where: CustomerFilter | None = None) -> int:
@@ -345,15 +363,16 @@ def _matches(workspace_id: int, query: str):
 
 
 async def search_customers(conn: AsyncConnection, workspace_id: int, query: str, limit: int,
-                           after: tuple[float, int] | None = None,
-                           where: CustomerFilter | None = None) -> list[SimpleNamespace]:
+                           after: tuple[float, int] | None = None, where: CustomerFilter | None = None,
+                           with_scores: bool = False) -> list[SimpleNamespace]:
     """Fuzzy search over names, company, email and phone, best match first (rows
     carry their `score`). The query goes through the same normalisation as the
     stored search form, so Arabic letters, diacritics and Persian digits find what
     was saved otherwise. `after` = (score, id) of the last row of the previous page.
     Rows also carry `total`: on a first page, the number of all matches."""
     match = _matches(workspace_id, query)
-    statement = (visible_customers(workspace_id, where, [customers, match.c.score, func.count().over().label("total")])
+    statement = (visible_customers(workspace_id, where, [*_page_columns(with_scores), match.c.score,
+                                                         func.count().over().label("total")])
                  .join(match, match.c.customer_id == customers.c.id)
                  .order_by(match.c.score.desc(), customers.c.id).limit(limit))
     if after is not None:

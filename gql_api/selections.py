@@ -8,10 +8,17 @@ from graphql import (FieldNode, FragmentSpreadNode, GraphQLResolveInfo, IntValue
 from strawberry.types import Info
 
 
-def selects(info: Info, name: str) -> bool:
-    """Whether the field being resolved selects the field `name` of its type,
-    directly or through a fragment."""
-    return bool(_selections(info, name))
+def selects(info: Info, *path: str) -> bool:
+    """Whether the field being resolved selects the field `path[0]` of its
+    type (and under it `path[1]`, and so on), directly or through fragments."""
+    raw: GraphQLResolveInfo = info._raw_info
+    nodes = raw.field_nodes
+    for name in path:
+        found: list[FieldNode] = []
+        for node in nodes:
+            _collect(node.selection_set, name, raw, found)
+        nodes = found
+    return bool(nodes)
 
 
 def first_page_size(info: Info, name: str) -> int | None:

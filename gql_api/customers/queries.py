@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from domain import customers as domain_customers
 from domain.customers import (count_customers, count_matches, customer_page, customer_profile, looks_like_contact,
-                              ordered_customer_page, search_customers)
+                              ordered_customer_page, scores_in, search_customers)
 from gql_api.customers.contacts import sees_contacts
 from gql_api.customers.types import Customer, CustomerConnection, CustomerEdge
 from gql_api.enums import CustomerKind, CustomerType, LifecycleStage, RfmSegment, Trait
@@ -157,15 +157,19 @@ class CustomerQueries:
         except (MalformedId, ValueError):
             raise bad_input(f"{after!r} is not a cursor of this list") from None
         where = filter.to_domain() if filter else None
+        with_scores = selects(info, "edges", "node", "scores") or selects(info, "edges", "node", "traits")
         async with info.context.transaction() as conn:
             if order_by is not None:
                 rows = await ordered_customer_page(conn, workspace_id, first, order_by.field.value,
-                                                   order_by.direction is OrderDirection.DESC, position, where)
+                                                   order_by.direction is OrderDirection.DESC, position, where,
+                                                   with_scores)
             elif search is None:
-                rows = await customer_page(conn, workspace_id, first, position, where)
+                rows = await customer_page(conn, workspace_id, first, position, where, with_scores)
             else:
-                rows = await search_customers(conn, workspace_id, search, first + 1, position, where)
+                rows = await search_customers(conn, workspace_id, search, first + 1, position, where, with_scores)
         page = rows[:first]
+        if with_scores:  # read with the page: the DataLoader has them
+            info.context.loaders.scores_by_customer.prime_many({r.id: scores_in(r.__dict__) for r in page})
 
         async def count() -> int:
             if search is not None and position is None and rows:
