@@ -34,8 +34,7 @@ from graphql import (
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.extensions import (AddValidationRules, MaxTokensLimiter, SchemaExtension, max_aliases,
-                                   query_depth_limiter)
+from strawberry.extensions import SchemaExtension, max_aliases, query_depth_limiter
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -89,35 +88,30 @@ def _page(field: FieldNode) -> int:
     return _LIST_SIZES.get(field.name.value, 1)
 
 
-class SchemaPrivacy(SchemaExtension):
-    """Introspection refused (a validation error) and suggestions cut from
-    error messages, unless the context's `schema_open`."""
-
-    def _closed(self) -> bool:
-        return not getattr(self.execution_context.context, "schema_open", True)
-
-    def on_operation(self) -> Iterator[None]:
-        closed = self._closed()
-        if closed:
-            self.execution_context.validation_rules = (*self.execution_context.validation_rules,
-                                                       NoSchemaIntrospectionCustomRule)
-        yield
-        if closed:
-            result = self.execution_context.result
-            for error in [*(self.execution_context.pre_execution_errors or ()), *(getattr(result, "errors", None) or ())]:
-                error.message = error.message.split(" Did you mean")[0]
-
-
 # strawberry's depth and alias limiters, as their validation rules: made once
 # here instead of as a new class in every request's extension instance.
 DEPTH_RULE = query_depth_limiter.create_validator(MAX_DEPTH, None)
 ALIASES_RULE = max_aliases.create_validator(MAX_ALIASES)
+_RULES = (DEPTH_RULE, ALIASES_RULE, QueryCost)
+_CLOSED_RULES = (NoSchemaIntrospectionCustomRule, *_RULES)
 
-EXTENSIONS = [
-    SchemaPrivacy,
-    lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    lambda: AddValidationRules([DEPTH_RULE, ALIASES_RULE, QueryCost]),
-]
+
+class QueryLimits(SchemaExtension):
+    """The token, depth, alias and cost limits on every operation. Unless the
+    context's `schema_open`, introspection is refused too (a validation
+    error) and suggestions are cut from error messages. One extension where
+    strawberry's MaxTokensLimiter and AddValidationRules took two more: every
+    extension's hooks are entered and left for every operation."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = MAX_TOKENS
+        closed = not getattr(context.context, "schema_open", True)
+        context.validation_rules = (*context.validation_rules, *(_CLOSED_RULES if closed else _RULES))
+        yield
+        if closed:
+            for error in [*(context.pre_execution_errors or ()), *(getattr(context.result, "errors", None) or ())]:
+                error.message = error.message.split(" Did you mean")[0]
 
 
 class BodySizeLimit:

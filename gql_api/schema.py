@@ -93,7 +93,7 @@ class TribeSchema(strawberry.Schema):
 
 schema = TribeSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      types=[Customer, Note, Purchase, Interaction, Segment],
-                     extensions=[*limits.EXTENSIONS, DocumentCache, SharedQueryConnection, OperationMetrics,
+                     extensions=[limits.QueryLimits, DocumentCache, SharedQueryConnection, OperationMetrics,
                                  MaskUnexpectedErrors],
                      execution_context_class=SharedEventExecution)
 
