@@ -22,6 +22,7 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from domain.db import make_engine, make_read_engine
 from domain.migrate import SchemaOutOfDate, require_latest
+from domain.scoring_pipeline import warm_up as warm_up_scoring
 from gql_api.context import Context
 from gql_api.hub import Hub
 from gql_api.known_keys import KnownKeys
@@ -130,14 +131,16 @@ def tune_garbage_collection() -> None:
 
 def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None,
                rate_per_second: float = 50.0, rate_burst: int = 100, allowed_origins: list[str] | None = None,
-               segment_refresh_minutes: float | None = 60.0, webhooks: bool = True) -> Starlette:
+               segment_refresh_minutes: float | None = 60.0, webhooks: bool = True,
+               warm_up: bool = False) -> Starlette:
     """The app; without an engine it connects to the configured database at
     start-up. With `refit_hours`, every workspace is refitted that often. Each
     API key may send `rate_per_second` requests a second (bursts of `rate_burst`).
     Browser pages may open WebSockets only from `allowed_origins` ("*": any;
     development mode allows any). Segments with time windows are re-evaluated
     every `segment_refresh_minutes`. With `webhooks`, this process also delivers
-    webhooks."""
+    webhooks. With `warm_up`, the scoring kernels are loaded before the app
+    serves (domain.scoring_pipeline.warm_up)."""
     state: dict[str, AsyncEngine] = {}
 
     @contextlib.asynccontextmanager
@@ -153,6 +156,8 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
         schedules = [asyncio.create_task(run_every(seconds, job, state["engine"])) for seconds, job in jobs if seconds]
         if webhooks:
             schedules.append(asyncio.create_task(run_dispatcher(state["engine"])))
+        if warm_up:
+            await warm_up_scoring(state["engine"])
         tune_garbage_collection()
         yield
         for task in schedules:

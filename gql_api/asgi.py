@@ -8,7 +8,6 @@ WebSockets, TRIBE_SEGMENT_REFRESH_MINUTES (60; 0 turns it off) for re-evaluating
 segments with time windows.
 """
 
-import gc
 import logging
 import os
 
@@ -26,12 +25,5 @@ app = create_app(dev=os.environ.get("TRIBE_DEV") == "1",
                  rate_per_second=float(os.environ.get("TRIBE_RATE_PER_SECOND", "50")),
                  rate_burst=int(os.environ.get("TRIBE_RATE_BURST", "100")),
                  allowed_origins=[o.strip() for o in os.environ.get("TRIBE_ALLOWED_ORIGINS", "").split(",") if o.strip()],
-                 segment_refresh_minutes=float(os.environ.get("TRIBE_SEGMENT_REFRESH_MINUTES", "60")))
-
-# What was made while importing (the schema, numba, SQLAlchemy) lives as long as
-# the process: freeze it out of the garbage collector's full passes. Then run
-# the young generation less often: a subscription fan-out of 10,000 messages/s
-# spent a sixth of its time in collections, some of them 200 ms full passes.
-gc.collect()
-gc.freeze()
-gc.set_threshold(20_000, 50, 100)
+                 segment_refresh_minutes=float(os.environ.get("TRIBE_SEGMENT_REFRESH_MINUTES", "60")),
+                 warm_up=True)

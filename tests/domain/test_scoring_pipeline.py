@@ -257,3 +257,23 @@ async def test_a_full_run_leaves_every_segment_as_a_full_evaluation_would(engine
     assert row.purchase_count == 3 and f"rfm:{row.rfm_segment}" in stays and f"stage:{row.lifecycle_stage}" in stays
     assert "stage:lead" not in stays
     assert await _changes_a_full_evaluation_finds(engine, ws.id) == 0
+
+
+async def test_warming_up_scores_one_stored_customer_and_saves_nothing(engine, store, monkeypatch):
+    ws, _ = store
+    await rescore_workspace(engine, ws.id, refit=True, now=NOW + 2)
+    computed = []
+    real = scoring_pipeline.compute
+    monkeypatch.setattr(scoring_pipeline, "compute", lambda *args, **kwargs: computed.append(real(*args, **kwargs)))
+
+    async def stored() -> list[str]:  # (repr: the scores' NaNs compare unequal to themselves)
+        async with unit_of_work(engine) as conn:
+            return [repr(row) for table, key in ((customer_scores, customer_scores.c.customer_id),
+                                                 (model_fits, model_fits.c.model))
+                    for row in await conn.execute(select(table).order_by(table.c.workspace_id, key))]
+
+    before = await stored()
+    assert await scoring_pipeline.warm_up(engine)
+    [(scores, _)] = computed
+    assert scores.clv.shape == (1,) and np.isfinite(scores.clv).all()
+    assert await stored() == before
