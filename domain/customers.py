@@ -179,6 +179,7 @@ async def customers_by_id(conn: AsyncConnection, workspace_id: int, ids: list[in
 # statements that read a customer with its scores.
 _SCORE_COLUMNS = ", ".join(f"s.{c.name} AS scores_{c.name}" for c in customer_scores.c)
 _LABELLED_SCORES = [c.label(f"scores_{c.name}") for c in customer_scores.c]
+_SCORE_NAMES = [(c.name, f"scores_{c.name}") for c in customer_scores.c]  # (a Table's columns iterate slowly)
 
 
 def scores_in(columns: Mapping[str, Any]) -> SimpleNamespace | None:
@@ -186,7 +187,7 @@ def scores_in(columns: Mapping[str, Any]) -> SimpleNamespace | None:
     as a row of their own; None when the customer is not scored yet."""
     if columns["scores_customer_id"] is None:
         return None
-    return SimpleNamespace(**{c.name: columns[f"scores_{c.name}"] for c in customer_scores.c})
+    return SimpleNamespace(**{name: columns[label] for name, label in _SCORE_NAMES})
 
 
 async def customer_profile(conn: AsyncConnection, workspace_id: int, customer_id: int, with_scores: bool,
