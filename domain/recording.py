@@ -66,6 +66,7 @@ class Recorded:
     row: Row
     replayed: bool = False  # the idempotency key had been used: this is the first call's result
     items: list[Row] = field(default_factory=list)
+    customer: Row | None = None  # whose it is (recording changes nothing in the customer's row)
 
 
 async def _claim(conn: AsyncConnection, workspace_id: int, key: str | None, operation: str) -> int | None:
@@ -93,12 +94,21 @@ async def _remember(conn: AsyncConnection, workspace_id: int, key: str | None, r
                            .values(result_id=result_id))
 
 
-async def _require_customer(conn: AsyncConnection, workspace_id: int, customer_id: int, field_name: str) -> None:
-    found = await conn.scalar(select(customers.c.id).where(customers.c.workspace_id == workspace_id,
-                                                           customers.c.id == customer_id,
-                                                           customers.c.deleted_at.is_(None)))
+async def _require_customer(conn: AsyncConnection, workspace_id: int, customer_id: int, field_name: str) -> Row:
+    found = (await conn.execute(select(customers).where(customers.c.workspace_id == workspace_id,
+                                                        customers.c.id == customer_id,
+                                                        customers.c.deleted_at.is_(None)))).first()
     if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, field_name, "no such customer in this workspace")
+    return found
+
+
+async def _customer_of(conn: AsyncConnection, workspace_id: int, recorded: Recorded) -> Recorded:
+    """A replayed result with its customer (None if deleted since)."""
+    recorded.customer = (await conn.execute(select(customers).where(
+        customers.c.workspace_id == workspace_id, customers.c.id == recorded.row.customer_id,
+        customers.c.deleted_at.is_(None)))).first()
+    return recorded
 
 
 async def _require_new_external_id(conn: AsyncConnection, table, workspace_id: int, external_id: str | None) -> None:
@@ -130,8 +140,8 @@ async def record_purchase(conn: AsyncConnection, workspace_id: int, data: Purcha
                           idempotency_key: str | None = None) -> Recorded:
     first = await _claim(conn, workspace_id, idempotency_key, "purchaseRecord")
     if first is not None:
-        return await _purchase(conn, workspace_id, first, replayed=True)
-    await _require_customer(conn, workspace_id, data.customer_id, "customerId")
+        return await _customer_of(conn, workspace_id, await _purchase(conn, workspace_id, first, replayed=True))
+    customer = await _require_customer(conn, workspace_id, data.customer_id, "customerId")
     if not data.items:
         raise DomainError(ErrorCode.REQUIRED, "items", "a purchase has at least one item")
     if len(data.items) > MAX_ITEMS:
@@ -174,9 +184,11 @@ async def record_purchase(conn: AsyncConnection, workspace_id: int, data: Purcha
          "category": i.category, "quantity": i.quantity, "amount": i.amount} for i in data.items])
     await _remember(conn, workspace_id, idempotency_key, purchase_id)
     await rescore_customer(conn, workspace_id, data.customer_id)
+    recorded = await _purchase(conn, workspace_id, purchase_id)
+    recorded.customer = customer
     await customers_changed(conn, workspace_id, EventKind.PURCHASE_RECORDED, [data.customer_id],
                             [{"purchaseId": purchase_id, "total": str(total), "currency": code}])
-    return await _purchase(conn, workspace_id, purchase_id)
+    return recorded
 
 
 async def _purchase(conn: AsyncConnection, workspace_id: int, purchase_id: int, replayed: bool = False) -> Recorded:
@@ -192,8 +204,9 @@ async def record_interaction(conn: AsyncConnection, workspace_id: int, data: Int
                              idempotency_key: str | None = None) -> Recorded:
     first = await _claim(conn, workspace_id, idempotency_key, "interactionRecord")
     if first is not None:
-        return Recorded(await _interaction(conn, workspace_id, first), replayed=True)
-    await _require_customer(conn, workspace_id, data.customer_id, "customerId")
+        return await _customer_of(conn, workspace_id, Recorded(await _interaction(conn, workspace_id, first),
+                                                               replayed=True))
+    customer = await _require_customer(conn, workspace_id, data.customer_id, "customerId")
     if not 0 <= data.staff_minutes <= MAX_STAFF_MINUTES:
         raise DomainError(ErrorCode.INVALID, "staffMinutes", f"between 0 and {MAX_STAFF_MINUTES} minutes")
     survey = data.kind == InteractionKind.SURVEY
@@ -215,9 +228,10 @@ async def record_interaction(conn: AsyncConnection, workspace_id: int, data: Int
         .returning(interactions.c.id))
     await _remember(conn, workspace_id, idempotency_key, interaction_id)
     await rescore_customer(conn, workspace_id, data.customer_id)
+    recorded = Recorded(await _interaction(conn, workspace_id, interaction_id), customer=customer)
     await customers_changed(conn, workspace_id, EventKind.INTERACTION_RECORDED, [data.customer_id],
                             [{"interactionId": interaction_id, "kind": data.kind.value}])
-    return Recorded(await _interaction(conn, workspace_id, interaction_id))
+    return recorded
 
 
 async def _interaction(conn: AsyncConnection, workspace_id: int, interaction_id: int) -> Row:

@@ -7,7 +7,6 @@ import strawberry
 from strawberry.types import Info
 
 from domain import vocab
-from domain.customers import customers_by_id
 from domain.errors import DomainError
 from domain.recording import InteractionInput, ItemInput, PurchaseInput, record_interaction, record_purchase
 from domain.workspaces import workspace_currency
@@ -33,11 +32,6 @@ class InteractionRecordPayload:
     user_errors: list[UserError]
 
 
-async def _customer(conn, workspace_id: int, pk: int) -> Customer | None:
-    found = await customers_by_id(conn, workspace_id, [pk])
-    return Customer.from_row(found[pk]) if pk in found else None
-
-
 @strawberry.type
 class RecordingMutations:
     @strawberry.mutation(permission_classes=role_in(vocab.Role.ADMIN),
@@ -55,11 +49,11 @@ class RecordingMutations:
             async with info.context.transaction() as conn:
                 recorded = await record_purchase(conn, workspace_id, data, await workspace_currency(conn, workspace_id),
                                                  input.idempotency_key)
-                customer = await _customer(conn, workspace_id, recorded.row.customer_id)
         except DomainError as error:
             return PurchaseRecordPayload(purchase=None, customer=None, replayed=False,
                                          user_errors=[UserError.from_domain(error)])
-        return PurchaseRecordPayload(purchase=Purchase.from_rows(recorded.row, recorded.items), customer=customer,
+        return PurchaseRecordPayload(purchase=Purchase.from_rows(recorded.row, recorded.items),
+                                     customer=recorded.customer and Customer.from_row(recorded.customer),
                                      replayed=recorded.replayed, user_errors=[])
 
     @strawberry.mutation(permission_classes=role_in(vocab.Role.ADMIN, vocab.Role.AGENT),
@@ -76,9 +70,9 @@ class RecordingMutations:
                 summary=input.summary, external_id=input.external_id)
             async with info.context.transaction() as conn:
                 recorded = await record_interaction(conn, workspace_id, data, input.idempotency_key)
-                customer = await _customer(conn, workspace_id, recorded.row.customer_id)
         except DomainError as error:
             return InteractionRecordPayload(interaction=None, customer=None, replayed=False,
                                             user_errors=[UserError.from_domain(error)])
-        return InteractionRecordPayload(interaction=Interaction.from_row(recorded.row), customer=customer,
+        return InteractionRecordPayload(interaction=Interaction.from_row(recorded.row),
+                                        customer=recorded.customer and Customer.from_row(recorded.customer),
                                         replayed=recorded.replayed, user_errors=[])
