@@ -195,7 +195,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--incremental", type=int, default=300)
-    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--subscribers", type=int, default=1000, help="0 leaves the fan-out out")
     parser.add_argument("--segments", type=int, default=100)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -210,11 +210,12 @@ async def main() -> None:
         print(f"  (populated in {time.perf_counter() - started:.1f} s)", flush=True)
         results = {"customers": args.customers,
                    "membership": await membership(engine, workspace.id, args.customers, args.incremental)}
-        print("subscription fan-out", flush=True)
-        async with unit_of_work(engine) as conn:
-            fanout_workspace = await create_workspace(conn, "fanout")
-        results["fan_out"] = await fan_out(engine, database_url, fanout_workspace.id, args.subscribers,
-                                           args.segments, args.rate, args.seconds, args.workers)
+        if args.subscribers > 0:
+            print("subscription fan-out", flush=True)
+            async with unit_of_work(engine) as conn:
+                fanout_workspace = await create_workspace(conn, "fanout")
+            results["fan_out"] = await fan_out(engine, database_url, fanout_workspace.id, args.subscribers,
+                                               args.segments, args.rate, args.seconds, args.workers)
     write_results("segments.json", results)
 
 
