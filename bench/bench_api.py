@@ -24,8 +24,12 @@ something with what they got:
 back to back, latency is only queueing (50 connections / throughput); with
 thinking time it is what a client sees at that offered load.
 
-Before each run one request is checked for GraphQL errors. wrk is a C client,
-so the load generator's own CPU stays small (see ../shared/BENCHMARKING.md);
+Before the runs of an operation one request is checked for GraphQL errors,
+then the operation runs unrecorded for WARM_UP_SECONDS at the most connections:
+right after a start, each worker's pooled connections are opened as the load
+first needs them, and a new PostgreSQL connection's first queries fill its
+caches (the first seconds after a start had a p99 of 120-160 ms). wrk is a C
+client, so the load generator's own CPU stays small (see ../shared/BENCHMARKING.md);
 it still shares the 2 cores with the server and PostgreSQL. Prints a table
 (requests/s, p50/p95/p99 in ms, non-2xx) and writes bench/results/api.json.
 Needs `wrk` (Debian: apt-get install wrk).
@@ -63,6 +67,7 @@ NOTE = ("mutation($id: ID!) { noteCreate(input: {customerId: $id, body: \"Called
         "{ note { id } userErrors { code } } }")
 PURCHASE = ("mutation($id: ID!) { purchaseRecord(input: {customerId: $id, items: [{product: \"Tea\", amount: "
             "\"120000\", category: \"drinks\"}]}) { purchase { id } userErrors { code } } }")
+WARM_UP_SECONDS = 3
 OPERATIONS = {"customer": CUSTOMER, "search": SEARCH, "filtered page": PAGE, "add note": NOTE,
               "record purchase": PURCHASE}
 
@@ -158,6 +163,7 @@ async def main() -> None:
             for operation in args.operations.split(","):
                 query = OPERATIONS[operation]
                 check(url, key, ids[0], query)
+                run_wrk(url, key, ids, query, max(levels), WARM_UP_SECONDS)  # not recorded
                 for think_ms in thinking:
                     for connections in levels if think_ms == 0 else [max(levels)]:
                         run = run_wrk(url, key, ids, query, connections, args.seconds, think_ms)
