@@ -5,7 +5,7 @@ For every stage of every operation (the operation, parsing, validation,
 execution), strawberry inspects each extension's class again (is the hook
 overridden? a generator function? an async one?) and wraps the bound hook in
 contextlib's decorator, functools.update_wrapper and all; it also awaits every
-extension's `get_results`, overridden or not. With our seven extensions that
+extension's `get_results`, overridden or not. With the seven extensions we had, that
 was an eighth of a customer by id. Here the inspection is done once per class
 and stage, the decorator is applied once to the class's function, and each
 request only calls it: the hooks themselves still run inside contextlib's

@@ -135,8 +135,10 @@ def _shown(info: Info, value: str | None, mask) -> str | None:
     return value if value is None or sees_contacts(info.context.api_key) else mask(value)
 
 
-def purchase_page(info: Info, pk: int, first: int, after: str | None) -> PurchaseConnection | Awaitable[PurchaseConnection]:
-    return when_loaded(_page(info.context.loaders.purchases_by_customer, pk, first, after), partial(_purchase_page, first))
+def purchase_page(info: Info, pk: int, first: int,
+                  after: str | None) -> PurchaseConnection | Awaitable[PurchaseConnection]:
+    return when_loaded(_page(info.context.loaders.purchases_by_customer, pk, first, after),
+                       partial(_purchase_page, first))
 
 
 def _page(loader, pk: int, first: int, after: str | None, position_of=history_position) -> Awaitable[list]:
@@ -154,8 +156,9 @@ def _page(loader, pk: int, first: int, after: str | None, position_of=history_po
 
 def _note_page(first: int, rows: list) -> NoteConnection:
     rows, has_next = rows[:first], len(rows) > first
-    return NoteConnection(edges=[NoteEdge(row=r, cursor_of=note_cursor, node=Note.from_row(r)) for r in rows],
-                          page_info=PageInfo(has_next_page=has_next, end_cursor=note_cursor(rows[-1]) if rows else None))
+    edges = [NoteEdge(row=r, cursor_of=note_cursor, node=Note.from_row(r)) for r in rows]
+    return NoteConnection(edges=edges, page_info=PageInfo(
+        has_next_page=has_next, end_cursor=note_cursor(rows[-1]) if rows else None))
 
 
 def _purchase_page(first: int, rows: list) -> PurchaseConnection:

@@ -23,7 +23,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_customers_live", "customers", ["workspace_id", "id"], postgresql_where=text("deleted_at IS NULL"))
+    op.create_index("ix_customers_live", "customers", ["workspace_id", "id"],
+                    postgresql_where=text("deleted_at IS NULL"))
 
 
 def downgrade() -> None:
