@@ -177,9 +177,9 @@ async def customers_by_id(conn: AsyncConnection, workspace_id: int, ids: list[in
 
 # The scores' columns, renamed so as not to collide with the customer's, for
 # statements that read a customer with its scores.
-_SCORE_COLUMNS = ", ".join(f"s.{c.name} AS scores_{c.name}" for c in customer_scores.c)
-_LABELLED_SCORES = [c.label(f"scores_{c.name}") for c in customer_scores.c]
 _SCORE_NAMES = [(c.name, f"scores_{c.name}") for c in customer_scores.c]  # (a Table's columns iterate slowly)
+_SCORE_COLUMNS = ", ".join(f"s.{name} AS {label}" for name, label in _SCORE_NAMES)
+_LABELLED_SCORES = [customer_scores.c[name].label(label) for name, label in _SCORE_NAMES]
 
 
 def scores_in(columns: Mapping[str, Any]) -> SimpleNamespace | None:

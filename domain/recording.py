@@ -11,16 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import customers_changed
+from domain.customers import customers_by_id
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.scoring_pipeline import rescore_customer
-from domain.tables import customers, idempotency_keys, interactions, purchase_items, purchases
+from domain.tables import idempotency_keys, interactions, purchase_items, purchases
 from domain.vocab import InteractionKind, SalesChannel
 
 MAX_ITEMS = 500
@@ -66,7 +68,7 @@ class Recorded:
     row: Row
     replayed: bool = False  # the idempotency key had been used: this is the first call's result
     items: list[Row] = field(default_factory=list)
-    customer: Row | None = None  # whose it is (recording changes nothing in the customer's row)
+    customer: SimpleNamespace | None = None  # whose it is (recording changes nothing in the customer's row)
 
 
 async def _claim(conn: AsyncConnection, workspace_id: int, key: str | None, operation: str) -> int | None:
@@ -94,10 +96,9 @@ async def _remember(conn: AsyncConnection, workspace_id: int, key: str | None, r
                            .values(result_id=result_id))
 
 
-async def _require_customer(conn: AsyncConnection, workspace_id: int, customer_id: int, field_name: str) -> Row:
-    found = (await conn.execute(select(customers).where(customers.c.workspace_id == workspace_id,
-                                                        customers.c.id == customer_id,
-                                                        customers.c.deleted_at.is_(None)))).first()
+async def _require_customer(conn: AsyncConnection, workspace_id: int, customer_id: int,
+                            field_name: str) -> SimpleNamespace:
+    found = await _live_customer(conn, workspace_id, customer_id)
     if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, field_name, "no such customer in this workspace")
     return found
@@ -105,10 +106,12 @@ async def _require_customer(conn: AsyncConnection, workspace_id: int, customer_i
 
 async def _customer_of(conn: AsyncConnection, workspace_id: int, recorded: Recorded) -> Recorded:
     """A replayed result with its customer (None if deleted since)."""
-    recorded.customer = (await conn.execute(select(customers).where(
-        customers.c.workspace_id == workspace_id, customers.c.id == recorded.row.customer_id,
-        customers.c.deleted_at.is_(None)))).first()
+    recorded.customer = await _live_customer(conn, workspace_id, recorded.row.customer_id)
     return recorded
+
+
+async def _live_customer(conn: AsyncConnection, workspace_id: int, customer_id: int) -> SimpleNamespace | None:
+    return (await customers_by_id(conn, workspace_id, [customer_id])).get(customer_id)
 
 
 async def _require_new_external_id(conn: AsyncConnection, table, workspace_id: int, external_id: str | None) -> None:

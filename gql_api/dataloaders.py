@@ -38,6 +38,11 @@ async def _then(pending: Awaitable[T], then: Callable[[T], R]) -> R:
     return then(await pending)
 
 
+def _loader(batch: str) -> cached_property:
+    """A DataLoader over `_Batches.<batch>`, made when first used."""
+    return cached_property(lambda loaders: DataLoader(getattr(loaders._batches, batch)))
+
+
 class Loaders:
     """A request's DataLoaders, each made when first used."""
 
@@ -47,29 +52,12 @@ class Loaders:
         # request's loaders, and all they loaded, to the garbage collector.
         self._batches = _Batches(transaction, workspace_id)
 
-    @cached_property
-    def scores_by_customer(self) -> DataLoader:
-        return DataLoader(self._batches.scores_by_customer)
-
-    @cached_property
-    def notes_by_customer(self) -> DataLoader:
-        return DataLoader(self._batches.notes_by_customer)
-
-    @cached_property
-    def purchases_by_customer(self) -> DataLoader:
-        return DataLoader(self._batches.purchases_by_customer)
-
-    @cached_property
-    def interactions_by_customer(self) -> DataLoader:
-        return DataLoader(self._batches.interactions_by_customer)
-
-    @cached_property
-    def segment_size(self) -> DataLoader:
-        return DataLoader(self._batches.segment_size)
-
-    @cached_property
-    def segments_by_customer(self) -> DataLoader:
-        return DataLoader(self._batches.segments_by_customer)
+    scores_by_customer = _loader("scores_by_customer")
+    notes_by_customer = _loader("notes_by_customer")
+    purchases_by_customer = _loader("purchases_by_customer")
+    interactions_by_customer = _loader("interactions_by_customer")
+    segment_size = _loader("segment_size")
+    segments_by_customer = _loader("segments_by_customer")
 
 
 class _Batches:
