@@ -22,7 +22,8 @@ from domain.customers import CONSENT_FIELDS, as_input, clean_profile
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.scoring_pipeline import rescore_customer
-from domain.tables import campaign_events, customer_scores, customers, interactions, notes, purchases, segments
+from domain.tables import (campaign_assignments, campaign_events, customer_scores, customers, interactions, notes,
+                           offer_codes, purchases, redemptions, segments)
 from domain.tables import segment_memberships as m
 from domain.vocab import SegmentKind
 
@@ -84,9 +85,12 @@ def _combined_profile(survivor: dict, merged: dict) -> dict:
 
 
 async def _move_history(conn: AsyncConnection, workspace_id: int, survivor_id: int, merged_id: int) -> None:
-    for table in (notes, purchases, interactions, campaign_events):
+    for table in (notes, purchases, interactions, campaign_events, redemptions):
         await conn.execute(update(table).where(table.c.workspace_id == workspace_id, table.c.customer_id == merged_id)
                            .values(customer_id=survivor_id))
+    # The survivor keeps its own campaign arms; the duplicate's assignments and codes go with it.
+    for table in (campaign_assignments, offer_codes):
+        await conn.execute(delete(table).where(table.c.workspace_id == workspace_id, table.c.customer_id == merged_id))
     # A referral between the two records was the customer referring themselves: not a referral.
     await conn.execute(
         update(interactions).where(interactions.c.workspace_id == workspace_id,

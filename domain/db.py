@@ -36,7 +36,9 @@ def make_engine(url: str | None = None, **kwargs) -> AsyncEngine:
     # A request takes a few short transactions (authentication, resolvers,
     # dataloaders), some at once: with SQLAlchemy's default pool of 5, 10
     # concurrent requests opened and closed connections all the time.
-    kwargs = {"pool_size": 20, "max_overflow": 10, **kwargs}
+    # (A pool class of the caller's own, such as the migrations' NullPool, takes no sizes.)
+    if "poolclass" not in kwargs:
+        kwargs = {"pool_size": 20, "max_overflow": 10, **kwargs}
     return create_async_engine(sqlalchemy_url(url or libpq_url()), pool_pre_ping=False, **kwargs)
 
 

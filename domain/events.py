@@ -34,10 +34,12 @@ class EventKind(StrEnum):
     INTERACTION_RECORDED = "interaction.recorded"
     SEGMENT_ENTERED = "segment.entered"
     SEGMENT_LEFT = "segment.left"
+    CAMPAIGN_TARGETED = "campaign.targeted"
 
 
-CUSTOMER_KINDS = frozenset(k for k in EventKind if not k.startswith("segment."))
+CUSTOMER_KINDS = frozenset(k for k in EventKind if k.startswith(("customer.", "purchase.", "interaction.")))
 SEGMENT_KINDS = frozenset({EventKind.SEGMENT_ENTERED, EventKind.SEGMENT_LEFT})
+CAMPAIGN_KINDS = frozenset({EventKind.CAMPAIGN_TARGETED})
 
 
 @dataclass(frozen=True)

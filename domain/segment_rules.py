@@ -356,6 +356,17 @@ def depends_on_time(rule: dict) -> bool:
     return isinstance(body, dict) and "withinDays" in body
 
 
+def uses_campaign_events(rule: dict) -> bool:
+    """Whether the rule reads campaign engagement (so recording some must
+    re-evaluate it for the customers engaged)."""
+    (key, body), = rule.items()
+    if key in ("and", "or"):
+        return any(uses_campaign_events(part) for part in body)
+    if key == "not":
+        return uses_campaign_events(body)
+    return key == "campaign"
+
+
 # --- compilation ------------------------------------------------------------------------------
 
 def compile_rule(rule: dict) -> ColumnElement[bool]:

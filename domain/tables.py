@@ -91,6 +91,8 @@ workspaces = Table(
     Column("name", Text, nullable=False),
     Column("default_region", Text, nullable=False, server_default="IR"),
     Column("currency", Text, nullable=False, server_default="IRR"),
+    # Campaigns' default time zone (their dates, per-day offer limits).
+    Column("time_zone", Text, nullable=False, server_default="Asia/Tehran"),
     # Signs the short-lived tokens that identify a mobile app's signed-in customer.
     Column("app_token_secret", LargeBinary, nullable=False),
     Column("settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
@@ -372,37 +374,201 @@ segment_memberships = Table(
     Index("ix_segment_memberships_customer", "workspace_id", "customer_id"),
 )
 
+# A campaign aims offers at segments and measures, against a holdout group,
+# whether it helped (domain/campaigns). Segment lists are arrays: segments are
+# never deleted (only hidden), and the lists are checked when they are written.
 campaigns = Table(
     "campaigns",
     metadata,
     _id(),
     _workspace(),
     Column("name", Text, nullable=False),
-    Column("segment_id", BigInteger),
+    Column("objective", Text, nullable=False, server_default=vocab.CampaignObjective.RETENTION.value),
+    Column("channel", Text, nullable=False),
     Column("status", Text, nullable=False, server_default=vocab.CampaignStatus.DRAFT.value),
-    Column("channel", Text),
-    Column("offer", JSONB),
     Column("starts_at", DateTime(timezone=True)),
     Column("ends_at", DateTime(timezone=True)),
+    Column("time_zone", Text, nullable=False),
+    Column("include_segment_ids", ARRAY(BigInteger), nullable=False, server_default="{}"),
+    Column("exclude_segment_ids", ARRAY(BigInteger), nullable=False, server_default="{}"),
+    Column("holdout_bp", Integer, nullable=False, server_default="1000"),  # basis points: 1000 = 10%
+    Column("attribution_days", Integer, nullable=False, server_default="14"),
+    Column("goal_categories", ARRAY(Text)),  # NULL: any purchase converts
+    Column("budget_kind", Text),  # NULL: no budget
+    Column("budget_limit", Money),
+    Column("budget_used", Money, nullable=False, server_default="0"),
+    # At most `frequency_cap` contacts (treated in any campaign) per customer in `frequency_cap_days`.
+    Column("frequency_cap", Integer),
+    Column("frequency_cap_days", Integer),
+    Column("policies", JSONB),  # NULL: the workspace's customer-type policies
+    Column("holdout_salt", Text),  # frozen at launch
+    Column("audience_report", JSONB),  # what the launch found, reason by reason
+    Column("followed_seq", BigInteger, nullable=False, server_default="0"),  # outbox read up to, for joiners
+    Column("launched_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
     *_timestamps(),
-    _in_workspace("segments", "segment_id", ondelete="SET NULL"),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
     UniqueConstraint("workspace_id", "id"),
     _one_of("status", vocab.CampaignStatus),
+    _one_of("objective", vocab.CampaignObjective),
+    _one_of("channel", vocab.CampaignChannel),
+    _one_of("budget_kind", vocab.BudgetKind),
+    CheckConstraint("holdout_bp BETWEEN 0 AND 5000", name="holdout_share"),
+    CheckConstraint("attribution_days BETWEEN 1 AND 365", name="attribution_window"),
+    # The last wall against overspending: whatever the code above does, the budget holds.
+    CheckConstraint("budget_used >= 0 AND (budget_limit IS NULL OR budget_used <= budget_limit)",
+                    name="budget_not_overrun"),
+    Index("ix_campaigns_workspace_id_status", "workspace_id", "status"),
 )
 
+offers = Table(
+    "offers",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    # Percent for PERCENT_OFF and CASHBACK, an amount for AMOUNT_OFF, a factor for POINTS_MULTIPLIER.
+    Column("value", Numeric(20, 2)),
+    Column("currency", Text, nullable=False),
+    Column("min_spend", Money),
+    Column("max_discount", Money),
+    Column("categories", ARRAY(Text)),  # NULL: the whole cart
+    Column("valid_from", DateTime(timezone=True)),
+    Column("valid_to", DateTime(timezone=True)),
+    Column("per_customer_limit", Integer),
+    Column("per_customer_period", Text, nullable=False, server_default=vocab.LimitPeriod.TOTAL.value),
+    Column("total_limit", Integer),
+    Column("total_used", Integer, nullable=False, server_default="0"),
+    Column("stackable", Boolean, nullable=False, server_default="false"),
+    Column("code_mode", Text, nullable=False, server_default=vocab.CodeMode.AUTO.value),
+    Column("shared_code", Text),
+    Column("title_fa", Text),
+    Column("title_en", Text),
+    Column("terms_fa", Text),
+    Column("terms_en", Text),
+    *_timestamps(),
+    Column("deleted_at", DateTime(timezone=True)),
+    _in_workspace("campaigns", "campaign_id"),
+    UniqueConstraint("workspace_id", "id"),
+    _one_of("kind", vocab.OfferKind),
+    _one_of("per_customer_period", vocab.LimitPeriod),
+    _one_of("code_mode", vocab.CodeMode),
+    CheckConstraint("total_used >= 0 AND (total_limit IS NULL OR total_used <= total_limit)",
+                    name="total_not_overrun"),
+    Index("ix_offers_campaign", "workspace_id", "campaign_id"),
+    Index("uq_offers_shared_code", "workspace_id", text("upper(shared_code)"), unique=True,
+          postgresql_where=text("shared_code IS NOT NULL AND deleted_at IS NULL")),
+)
+
+# UNIQUE-code offers: each treated customer's own code, made at assignment.
+offer_codes = Table(
+    "offer_codes",
+    metadata,
+    _workspace(),
+    Column("offer_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("code", Text, nullable=False),
+    PrimaryKeyConstraint("offer_id", "customer_id"),
+    _in_workspace("offers", "offer_id"),
+    Index("uq_offer_codes_code", "workspace_id", "code", unique=True),
+)
+
+# Who a campaign targeted, and in which arm: one row per customer, frozen once
+# written. No foreign key to customers: a launch writes a row per customer of
+# the audience (a million at a time) and checking each cost more than the rest
+# of the insert. A merge keeps the survivor's arms; the duplicate's assignments
+# are deleted with it (domain/customer_merge.py).
+campaign_assignments = Table(
+    "campaign_assignments",
+    metadata,
+    _workspace(),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("arm", Text, nullable=False),
+    Column("bucket", SmallInteger, nullable=False),  # 0-9999, from the hash of salt and customer id
+    Column("assigned_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Column("opens_at", DateTime(timezone=True)),  # early access: the offers open for them this early
+    Column("joined", Boolean, nullable=False, server_default="false"),  # entered a segment after the launch
+    PrimaryKeyConstraint("campaign_id", "customer_id"),
+    _in_workspace("campaigns", "campaign_id"),
+    _one_of("arm", vocab.Arm),
+    Index("ix_campaign_assignments_customer", "workspace_id", "customer_id", "assigned_at"),
+)
+
+# How often each customer used an offer in a period (its per-customer limit):
+# taken and given back by single conditional statements, so concurrent
+# checkouts cannot both take the last use.
+offer_usage = Table(
+    "offer_usage",
+    metadata,
+    _workspace(),
+    Column("offer_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("period_start", DateTime(timezone=True), nullable=False),
+    Column("used", Integer, nullable=False),
+    PrimaryKeyConstraint("offer_id", "customer_id", "period_start"),
+    _in_workspace("offers", "offer_id"),
+    CheckConstraint("used >= 0", name="used_not_negative"),
+)
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    _id(),
+    _workspace(),
+    Column("offer_id", BigInteger, nullable=False),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("idempotency_key", Text, nullable=False),  # normally the order id
+    Column("request_hash", Text, nullable=False),  # the same key with another request is refused
+    Column("order_id", Text),
+    Column("code", Text),
+    Column("status", Text, nullable=False, server_default=vocab.RedemptionStatus.RESERVED.value),
+    Column("discount", Money, nullable=False),
+    Column("cashback", Money, nullable=False, server_default="0"),
+    Column("budget_charge", Money, nullable=False),  # what it took from the campaign's budget
+    Column("usage_period_start", DateTime(timezone=True), nullable=False),
+    Column("cart_total", Money, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("purchase_id", BigInteger),
+    Column("reserved_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("released_at", DateTime(timezone=True)),
+    Column("release_reason", Text),
+    _in_workspace("offers", "offer_id"),
+    _in_workspace("customers", "customer_id"),
+    _in_workspace("purchases", "purchase_id", ondelete="SET NULL"),
+    UniqueConstraint("workspace_id", "id"),
+    UniqueConstraint("workspace_id", "idempotency_key"),
+    _one_of("status", vocab.RedemptionStatus),
+    Index("ix_redemptions_offer_customer", "workspace_id", "offer_id", "customer_id"),
+    Index("ix_redemptions_campaign", "workspace_id", "campaign_id", "status"),
+    Index("ix_redemptions_reserved", "expires_at", postgresql_where=text("status = 'reserved'")),
+)
+
+# Engagement with a campaign: reported by apps and delivery providers (by
+# their own event id, so a repeat is dropped) or written by Tribe (redeemed).
+# Segment rules' `campaign` conditions read it.
 campaign_events = Table(
     "campaign_events",
     metadata,
     _id(),
     _workspace(),
     Column("campaign_id", BigInteger, nullable=False),
+    Column("offer_id", BigInteger),
     Column("customer_id", BigInteger, nullable=False),
     Column("kind", Text, nullable=False),
+    Column("event_id", Text),
     Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=NOW),
     _in_workspace("campaigns", "campaign_id"),
     _in_workspace("customers", "customer_id"),
     _one_of("kind", vocab.CampaignEventKind),
+    UniqueConstraint("workspace_id", "event_id"),
     Index("ix_campaign_events_customer", "workspace_id", "customer_id", "occurred_at"),
+    Index("ix_campaign_events_campaign", "workspace_id", "campaign_id", "kind"),
 )
 
 # The transactional outbox: written in the same transaction as the change it

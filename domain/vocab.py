@@ -94,13 +94,75 @@ class CampaignStatus(StrEnum):
     SCHEDULED = "scheduled"
     RUNNING = "running"
     PAUSED = "paused"
-    FINISHED = "finished"
+    ENDED = "ended"
+    ARCHIVED = "archived"
+
+
+class CampaignObjective(StrEnum):
+    RETENTION = "retention"
+    WIN_BACK = "win_back"
+    UPSELL = "upsell"
+    CROSS_SELL = "cross_sell"
+    LOYALTY = "loyalty"
+    ACQUISITION = "acquisition"
+    ANNOUNCEMENT = "announcement"
+
+
+class CampaignChannel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    PUSH = "push"
+    IN_APP = "in_app"
+
+
+class BudgetKind(StrEnum):
+    COUNT = "count"  # redemptions
+    AMOUNT = "amount"  # discount granted, in the offer's currency
+
+
+class Arm(StrEnum):
+    TREATMENT = "treatment"
+    HOLDOUT = "holdout"
+
+
+class OfferKind(StrEnum):
+    PERCENT_OFF = "percent_off"
+    AMOUNT_OFF = "amount_off"
+    CASHBACK = "cashback"
+    POINTS_MULTIPLIER = "points_multiplier"
+    FREE_SHIPPING = "free_shipping"
+    NOTICE = "notice"
+
+
+# The kinds that give money away: what "no discount offers" policies mean.
+DISCOUNT_KINDS = frozenset({OfferKind.PERCENT_OFF, OfferKind.AMOUNT_OFF, OfferKind.CASHBACK, OfferKind.FREE_SHIPPING})
+
+
+class LimitPeriod(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    TOTAL = "total"
+
+
+class CodeMode(StrEnum):
+    AUTO = "auto"  # no code: applies to the targeted customer by offer id
+    SHARED = "shared"  # one code for everyone targeted
+    UNIQUE = "unique"  # a code of their own for each targeted customer
+
+
+class RedemptionStatus(StrEnum):
+    RESERVED = "reserved"
+    CONFIRMED = "confirmed"
+    RELEASED = "released"
+    EXPIRED = "expired"
 
 
 class CampaignEventKind(StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     OPENED = "opened"
+    VIEWED = "viewed"
     CLICKED = "clicked"
     REDEEMED = "redeemed"
     UNSUBSCRIBED = "unsubscribed"
