@@ -95,7 +95,7 @@ def bca_mean_difference(spends1: np.ndarray, n1: int, spends2: np.ndarray, n2: i
     if n1 == 0 or n2 == 0:
         raise ValueError("each arm needs at least one customer")
     mean1, mean2 = spends1.sum() / n1, spends2.sum() / n2
-    estimate = mean1 - mean2
+    estimate = float(mean1 - mean2)
     boot = _resampled_sums(spends1, n1, draws, seed) / n1 - _resampled_sums(spends2, n2, draws, seed + 1) / n2
     if np.all(boot == boot[0]):  # nobody spent, or everyone the same: nothing varies
         return Interval(estimate, estimate, estimate)

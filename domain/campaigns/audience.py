@@ -190,8 +190,8 @@ def _statement(channel: CampaignChannel, joining: bool, only: bool, capped: bool
       WHERE NOT EXISTS (SELECT 1 FROM campaign_assignments a
                         WHERE a.campaign_id = :campaign AND a.customer_id = k.customer_id)),"""
     counts = """
-    SELECT 'left_out' AS what, reason AS key, policy_label AS detail, count(*) AS n FROM classified
-      WHERE reason IS NOT NULL GROUP BY reason, policy_label
+    SELECT 'left_out' AS what, reason AS key, CASE WHEN reason = 'policy' THEN policy_label END AS detail,
+           count(*) AS n FROM classified WHERE reason IS NOT NULL GROUP BY 2, 3
     UNION ALL SELECT 'joined', joined_by, NULL, count(*) FROM classified WHERE joined_by IS NOT NULL GROUP BY joined_by
     UNION ALL SELECT 'from_segments', NULL, NULL, count(*) FROM classified WHERE from_segments
     UNION ALL SELECT 'candidates', NULL, NULL, count(*) FROM classified"""
@@ -232,9 +232,9 @@ def _statement(channel: CampaignChannel, joining: bool, only: bool, capped: bool
     written AS (
       INSERT INTO events (workspace_id, seq, kind, customer_id, payload)
       SELECT :w, counter.last_seq - total.n + t.position, :event_kind, t.customer_id,
-             jsonb_build_object('campaignId', :campaign_gid, 'channel', :channel, 'offerIds',
+             jsonb_build_object('campaignId', CAST(:campaign_gid AS text), 'channel', CAST(:channel AS text), 'offerIds',
                                 CAST(:offer_gids AS jsonb), 'codes', CAST(:shared_codes AS jsonb)
-                                || coalesce(k.codes, '{}'::jsonb), 'opensAt', t.opens_at, 'reason', :reason)
+                                || coalesce(k.codes, '{}'::jsonb), 'opensAt', t.opens_at, 'reason', CAST(:reason AS text))
       FROM treated t CROSS JOIN counter CROSS JOIN total LEFT JOIN codes_of k ON k.customer_id = t.customer_id
       RETURNING 1)""" + counts + """
     UNION ALL SELECT 'arm', arm, NULL, count(*) FROM assigned GROUP BY arm

@@ -1,0 +1,1 @@
+"""Campaigns, offers and redemptions in the GraphQL schema."""
