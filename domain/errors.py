@@ -47,3 +47,9 @@ class DomainError(Exception):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
+
+
+def camel(name: str) -> str:
+    """A snake_case field name as the API spells it (errors name API fields)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)

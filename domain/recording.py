@@ -17,6 +17,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.campaigns import redemptions
 from domain.changes import customers_changed
 from domain.customers import customers_by_id
 from domain.errors import DomainError, ErrorCode
@@ -49,6 +50,8 @@ class PurchaseInput:
     currency: str | None = None
     channel: SalesChannel = SalesChannel.STORE
     refund_of_id: int | None = None
+    redemption_id: int | None = None  # a reservation this purchase confirms
+    offer_code: str | None = None  # or the code of the customer's reservation it confirms
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,7 @@ async def record_purchase(conn: AsyncConnection, workspace_id: int, data: Purcha
     await conn.execute(insert(purchase_items), [
         {"workspace_id": workspace_id, "purchase_id": purchase_id, "product": i.product.strip(),
          "category": i.category, "quantity": i.quantity, "amount": i.amount} for i in data.items])
+    await _settle_redemptions(conn, workspace_id, data, purchase_id)
     await _remember(conn, workspace_id, idempotency_key, purchase_id)
     await rescore_customer(conn, workspace_id, data.customer_id)
     recorded = await _purchase(conn, workspace_id, purchase_id)
@@ -192,6 +196,28 @@ async def record_purchase(conn: AsyncConnection, workspace_id: int, data: Purcha
     await customers_changed(conn, workspace_id, EventKind.PURCHASE_RECORDED, [data.customer_id],
                             [{"purchaseId": purchase_id, "total": str(total), "currency": code}])
     return recorded
+
+
+async def _settle_redemptions(conn: AsyncConnection, workspace_id: int, data: PurchaseInput, purchase_id: int) -> None:
+    """A purchase confirms the reservation it names; a refund of a purchase
+    releases the redemptions confirmed on it (uses and budget come back)."""
+    if data.refund_of_id is not None:
+        await redemptions.release_for_refund(conn, workspace_id, data.refund_of_id)
+    if data.redemption_id is None and data.offer_code is None:
+        return
+    field = "redemptionId" if data.redemption_id is not None else "offerCode"
+    if data.refund_of_id is not None or (data.redemption_id is not None and data.offer_code is not None):
+        raise DomainError(ErrorCode.INVALID, field, "a sale confirms one reservation: its id or its code")
+    redemption_id = data.redemption_id or await redemptions.reserved_with_code(conn, workspace_id, data.customer_id,
+                                                                               data.offer_code)
+    if redemption_id is None:
+        raise DomainError(ErrorCode.NOT_FOUND, field, "no reservation of this customer with this code")
+    try:
+        row, _ = await redemptions.confirm(conn, workspace_id, redemption_id=redemption_id, purchase_id=purchase_id)
+    except DomainError as error:
+        raise DomainError(error.code, field, error.message) from None
+    if row.customer_id != data.customer_id:
+        raise DomainError(ErrorCode.NOT_FOUND, field, "no reservation of this customer")
 
 
 async def _purchase(conn: AsyncConnection, workspace_id: int, purchase_id: int, replayed: bool = False) -> Recorded:

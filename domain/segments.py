@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import segment_membership, segment_rules
 from domain.errors import DomainError, ErrorCode
-from domain.tables import SCORES_OF_CUSTOMER, customer_scores, customers, segment_memberships, segments
-from domain.vocab import CustomerType, LifecycleStage, SegmentKind
+from domain.tables import (SCORES_OF_CUSTOMER, campaigns as campaign_table, customer_scores, customers,
+                           segment_memberships, segments)
+from domain.vocab import CampaignStatus, CustomerType, LifecycleStage, SegmentKind
 from scoring import RFM_SEGMENTS
 
 MAX_NAME = 200
@@ -236,7 +237,7 @@ async def _with_dependents(conn: AsyncConnection, workspace_id: int, segment_id:
 
 async def delete_segment(conn: AsyncConnection, workspace_id: int, segment_id: int) -> Row:
     """Soft delete: members leave (with events); refused while another segment's
-    rule refers to it."""
+    rule refers to it, or a campaign that has not ended aims at it."""
     row = await _editable(conn, workspace_id, segment_id)
     if row.kind in MAINTAINED:
         raise DomainError(ErrorCode.READ_ONLY, "id", f"a {row.kind} segment is maintained by Tribe")
@@ -244,10 +245,22 @@ async def delete_segment(conn: AsyncConnection, workspace_id: int, segment_id: i
              if segment_id in segment_rules.segment_references(s.rule)]
     if users:
         raise DomainError(ErrorCode.CONFLICT, "id", f"segment {users[0]} refers to this one; change it first")
+    campaigns = await _campaigns_aiming_at(conn, workspace_id, segment_id)
+    if campaigns:
+        raise DomainError(ErrorCode.CONFLICT, "id", f"campaign {campaigns[0]} aims at this segment; end or change it "
+                                                    "first")
     await segment_membership.close_segment(conn, workspace_id, segment_id, "segment deleted")
     return (await conn.execute(update(segments).where(segments.c.workspace_id == workspace_id,
                                                       segments.c.id == segment_id)
                                .values(deleted_at=func.now()).returning(segments))).one()
+
+
+async def _campaigns_aiming_at(conn: AsyncConnection, workspace_id: int, segment_id: int) -> list[int]:
+    """Campaigns not yet ended whose audience names this segment."""
+    c = campaign_table.c
+    return list(await conn.scalars(select(c.id).where(
+        c.workspace_id == workspace_id, c.status.notin_([CampaignStatus.ENDED.value, CampaignStatus.ARCHIVED.value]),
+        c.include_segment_ids.contains([segment_id]) | c.exclude_segment_ids.contains([segment_id]))))
 
 
 async def change_manual_members(conn: AsyncConnection, workspace_id: int, segment_id: int, customer_ids: list[int],

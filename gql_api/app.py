@@ -29,7 +29,7 @@ from gql_api.known_keys import KnownKeys
 from gql_api.limits import BodySizeLimit, RateLimit
 from gql_api.observability import RequestLog, metrics_endpoint
 from gql_api.recent import Recent
-from gql_api.scheduler import refit_all, refresh_time_windows, run_every
+from gql_api.scheduler import campaign_tick, refit_all, refresh_time_windows, run_every
 from gql_api.schema import schema
 from gql_api.webhook_dispatcher import run_dispatcher
 
@@ -132,14 +132,15 @@ def tune_garbage_collection() -> None:
 def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None,
                rate_per_second: float = 50.0, rate_burst: int = 100, allowed_origins: list[str] | None = None,
                segment_refresh_minutes: float | None = 60.0, webhooks: bool = True,
-               warm_up: bool = False) -> Starlette:
+               warm_up: bool = False, campaign_tick_seconds: float | None = 30.0) -> Starlette:
     """The app; without an engine it connects to the configured database at
     start-up. With `refit_hours`, every workspace is refitted that often. Each
     API key may send `rate_per_second` requests a second (bursts of `rate_burst`).
     Browser pages may open WebSockets only from `allowed_origins` ("*": any;
     development mode allows any). Segments with time windows are re-evaluated
-    every `segment_refresh_minutes`. With `webhooks`, this process also delivers
-    webhooks. With `warm_up`, the scoring kernels are loaded before the app
+    every `segment_refresh_minutes`, and campaigns' dates, joiners and expired
+    reservations seen to every `campaign_tick_seconds`. With `webhooks`, this
+    process also delivers webhooks. With `warm_up`, the scoring kernels are loaded before the app
     serves (domain.scoring_pipeline.warm_up)."""
     state: dict[str, AsyncEngine] = {}
 
@@ -152,7 +153,8 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
         graphql.hub = Hub(state["engine"])
         await graphql.hub.start()
         jobs = [(refit_hours and refit_hours * 3600, refit_all),
-                (segment_refresh_minutes and segment_refresh_minutes * 60, refresh_time_windows)]
+                (segment_refresh_minutes and segment_refresh_minutes * 60, refresh_time_windows),
+                (campaign_tick_seconds, campaign_tick)]
         schedules = [asyncio.create_task(run_every(seconds, job, state["engine"])) for seconds, job in jobs if seconds]
         if webhooks:
             schedules.append(asyncio.create_task(run_dispatcher(state["engine"])))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from domain import history
+from domain.campaigns.offers import offers_of
 from domain.notes import latest_notes, notes_after
 from domain.recording import with_items
 from domain.scoring_pipeline import scores_of
@@ -58,6 +59,7 @@ class Loaders:
     interactions_by_customer = _loader("interactions_by_customer")
     segment_size = _loader("segment_size")
     segments_by_customer = _loader("segments_by_customer")
+    offers_by_campaign = _loader("offers_by_campaign")
 
 
 class _Batches:
@@ -75,6 +77,11 @@ class _Batches:
     async def segments_by_customer(self, ids: list[int]):
         async with self.transaction() as conn:
             found = await segments_of(conn, self.workspace_id, ids)
+        return [found[i] for i in ids]
+
+    async def offers_by_campaign(self, ids: list[int]):
+        async with self.transaction() as conn:
+            found = await offers_of(conn, self.workspace_id, ids)
         return [found[i] for i in ids]
 
     async def scores_by_customer(self, ids: list[int]):

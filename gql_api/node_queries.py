@@ -8,10 +8,14 @@ import binascii
 import strawberry
 from strawberry.types import Info
 
+from domain.campaigns.campaigns import campaigns_by_id
+from domain.campaigns.offers import offers_by_id
+from domain.campaigns.redemptions import redemptions_by_id
 from domain.customers import customers_by_id
 from domain.notes import notes_by_id
 from domain.recording import interactions_by_id, purchases_by_id
 from domain.segments import segments_by_id
+from gql_api.campaigns.types import Campaign, Offer, Redemption
 from gql_api.customers.types import Customer
 from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_global_id
@@ -30,6 +34,9 @@ _KINDS = {
     "Purchase": (purchases_by_id, lambda found: Purchase.from_rows(found.row, found.items)),
     "Interaction": (interactions_by_id, Interaction.from_row),
     "Segment": (segments_by_id, Segment.from_row),
+    "Campaign": (campaigns_by_id, Campaign.from_row),
+    "Offer": (offers_by_id, Offer.from_row),
+    "Redemption": (redemptions_by_id, Redemption.from_row),
 }
 
 

@@ -12,6 +12,10 @@ from strawberry.types import Info
 from domain.workspaces import workspace_by_id
 from gql_api import limits
 from gql_api.analytics_queries import AnalyticsQueries
+from gql_api.campaigns.mutations import CampaignMutations
+from gql_api.campaigns.queries import CampaignQueries
+from gql_api.campaigns.redemptions import CheckoutMutations, CheckoutQueries
+from gql_api.campaigns.types import Campaign, Offer, Redemption
 from gql_api.customers.mutations import CustomerMutations
 from gql_api.customers.queries import CustomerQueries
 from gql_api.customers.types import Customer
@@ -47,7 +51,7 @@ class Viewer:
 
 @strawberry.type
 class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries, SegmentQueries, EventQueries,
-            WebhookQueries, SignedInQueries):
+            WebhookQueries, SignedInQueries, CampaignQueries, CheckoutQueries):
     @strawberry.field(permission_classes=[IsAuthenticated], description="The API key's workspace and role.")
     async def viewer(self, info: Info) -> Viewer:
         async with info.context.transaction() as conn:
@@ -57,7 +61,7 @@ class Query(CustomerQueries, ScoringQueries, NodeQueries, AnalyticsQueries, Segm
 
 @strawberry.type
 class Mutation(CustomerMutations, RecordingMutations, NoteMutations, SegmentMutations, WebhookMutations,
-               SignedInMutations):
+               SignedInMutations, CampaignMutations, CheckoutMutations):
     pass
 
 
@@ -92,7 +96,7 @@ class TribeSchema(strawberry.Schema):
 
 
 schema = TribeSchema(query=Query, mutation=Mutation, subscription=Subscription,
-                     types=[Customer, Note, Purchase, Interaction, Segment],
+                     types=[Customer, Note, Purchase, Interaction, Segment, Campaign, Offer, Redemption],
                      extensions=[limits.QueryLimits, DocumentCache, SharedQueryConnection, OperationMetrics,
                                  MaskUnexpectedErrors],
                      execution_context_class=SharedEventExecution)

@@ -5,8 +5,8 @@ An APP key is built into the app, so it is no secret: on its own it reads
 nothing. Each request also carries the customer token (`X-Customer-Token`
 header, or `customerToken` in a WebSocket's connection_init), and the app sees
 that one customer's own profile and purchases: never another customer, and
-never what staff keep about them (scores, notes, segments). Offers for the
-signed-in customer will hang here too.
+never what staff keep about them (scores, notes, segments), and of campaigns
+only the offers meant for them (gql_api/campaigns/customer_offers.py).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from domain.customer_tokens import MAX_LIFETIME, InvalidToken, sign, verify, wor
 from domain.customers import customers_by_id
 from domain.errors import DomainError, ErrorCode
 from domain.vocab import Role
+from gql_api.campaigns.customer_offers import CustomerOffer, offers_of_customer
 from gql_api.customers.types import purchase_page
 from gql_api.errors import UserError, attempt, input_pk
 from gql_api.ids import MalformedId, from_global_id, to_global_id
@@ -51,6 +52,11 @@ class SignedInCustomer:
     @strawberry.field(description="Their purchases and refunds, newest first (at most 100 a page).")
     def purchases(self, info: Info, first: int = 10, after: str | None = None) -> PurchaseConnection:
         return purchase_page(info, self.pk, first, after)
+
+    @strawberry.field(description="The offers meant for them now, best first: ranked by the expected incremental "
+                                  "profit for the business (see the README).")
+    async def offers(self, info: Info) -> list[CustomerOffer]:
+        return await offers_of_customer(info, self.pk)
 
     @classmethod
     def from_row(cls, row) -> SignedInCustomer:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.campaigns import offers as offer_terms
 from domain.campaigns.policies import Policy, validate as validate_policies
 from domain.campaigns.settings import valid_time_zone, workspace_time_zone
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, camel
 from domain.tables import campaigns, segments
 from domain.vocab import BudgetKind, CampaignChannel, CampaignObjective, CampaignStatus
 from domain.workspaces import workspace_currency
@@ -60,10 +60,6 @@ class CampaignInput:
 FIELD_NAMES = [f.name for f in fields(CampaignInput)]
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
 
 def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
@@ -73,12 +69,12 @@ async def _check_segments(conn: AsyncConnection, workspace_id: int, data: Campai
     for name in ("include_segment_ids", "exclude_segment_ids"):
         ids = getattr(data, name)
         if len(ids) > MAX_SEGMENTS:
-            raise DomainError(ErrorCode.INVALID, _camel(name), f"at most {MAX_SEGMENTS} segments")
+            raise DomainError(ErrorCode.INVALID, camel(name), f"at most {MAX_SEGMENTS} segments")
         found = set(await conn.scalars(select(segments.c.id).where(
             segments.c.workspace_id == workspace_id, segments.c.id.in_(ids), segments.c.deleted_at.is_(None))))
         for i, segment_id in enumerate(ids):
             if segment_id not in found:
-                raise DomainError(ErrorCode.NOT_FOUND, f"{_camel(name)}.{i}", "no such segment in this workspace")
+                raise DomainError(ErrorCode.NOT_FOUND, f"{camel(name)}.{i}", "no such segment in this workspace")
     both = set(data.include_segment_ids) & set(data.exclude_segment_ids)
     if both:
         raise DomainError(ErrorCode.CONFLICT, "excludeSegmentIds", "a segment cannot be both included and excluded")
@@ -169,7 +165,7 @@ async def update_campaign(conn: AsyncConnection, workspace_id: int, campaign_id:
             why = "ended campaigns do not change" if not allowed else \
                 "fixed at launch (audience, holdout, attribution window, goal)" if name in AUDIENCE else \
                 "fixed once the campaign runs"
-            raise DomainError(ErrorCode.READ_ONLY, _camel(name), f"{why}: this campaign is {status.name}")
+            raise DomainError(ErrorCode.READ_ONLY, camel(name), f"{why}: this campaign is {status.name}")
     data = validate(replace(input_of(row), **changes))
     if "budget_limit" in changes and data.budget_limit is not None and data.budget_limit < row.budget_used:
         raise DomainError(ErrorCode.INVALID, "budgetLimit", f"{row.budget_used} of the budget is used already")
@@ -230,10 +226,45 @@ async def list_campaigns(conn: AsyncConnection, workspace_id: int, where: Campai
     return rows[:first], len(rows) > first, total
 
 
-async def running_campaigns_using(conn: AsyncConnection, workspace_id: int, segment_id: int) -> list[int]:
-    """Campaigns not yet ended whose audience names this segment."""
-    c = campaigns.c
-    return list(await conn.scalars(select(c.id).where(
-        c.workspace_id == workspace_id, c.status.in_([S.DRAFT.value, S.SCHEDULED.value, S.RUNNING.value,
-                                                      S.PAUSED.value]),
-        c.include_segment_ids.contains([segment_id]) | c.exclude_segment_ids.contains([segment_id]))))
+# --- a campaign's offers ---------------------------------------------------------------------------
+
+OFFERS_OPEN = {S.DRAFT, S.SCHEDULED}  # offers are added and removed before launch only
+
+
+async def _offer_and_campaign(conn: AsyncConnection, workspace_id: int, offer_id: int) -> tuple[Row, Row]:
+    found = (await offer_terms.offers_by_id(conn, workspace_id, [offer_id])).get(offer_id)
+    if found is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "id", "no such offer in this workspace")
+    return found, await locked_campaign(conn, workspace_id, found.campaign_id)
+
+
+def _require_offers_open(campaign: Row, field_name: str) -> None:
+    status = CampaignStatus(campaign.status)
+    if status not in OFFERS_OPEN:
+        raise DomainError(ErrorCode.READ_ONLY, field_name,
+                          f"offers are added and removed before launch: this campaign is {status.name}")
+
+
+async def create_offer(conn: AsyncConnection, workspace_id: int, campaign_id: int,
+                       terms: offer_terms.OfferTerms) -> Row:
+    campaign = await locked_campaign(conn, workspace_id, campaign_id, "campaignId")
+    _require_offers_open(campaign, "campaignId")
+    rows = await offer_terms.add_offers(conn, workspace_id, campaign_id, [terms],
+                                        await workspace_currency(conn, workspace_id), "offer.")
+    return rows[0]
+
+
+async def update_offer(conn: AsyncConnection, workspace_id: int, offer_id: int, changes: dict) -> Row:
+    """Change an offer's terms: any of them before launch, only the live-editable
+    ones (titles, texts, validTo, totalLimit) while the campaign runs or pauses."""
+    row, campaign = await _offer_and_campaign(conn, workspace_id, offer_id)
+    status = CampaignStatus(campaign.status)
+    if status in (S.ENDED, S.ARCHIVED):
+        raise DomainError(ErrorCode.READ_ONLY, "id", f"ended campaigns do not change: this one is {status.name}")
+    return await offer_terms.change_offer(conn, workspace_id, row, changes, launched=status not in OFFERS_OPEN)
+
+
+async def delete_offer(conn: AsyncConnection, workspace_id: int, offer_id: int) -> Row:
+    row, campaign = await _offer_and_campaign(conn, workspace_id, offer_id)
+    _require_offers_open(campaign, "id")
+    return await offer_terms.remove_offer(conn, workspace_id, row.id)

@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, camel
 from domain.tables import offers
 from domain.vocab import CodeMode, LimitPeriod, OfferKind
 
@@ -65,13 +65,9 @@ class OfferTerms:
 TERM_NAMES = [f.name for f in fields(OfferTerms)]
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
 
 def _bad(code: ErrorCode, name: str, message: str, path: str) -> DomainError:
-    return DomainError(code, f"{path}{_camel(name)}", message)
+    return DomainError(code, f"{path}{camel(name)}", message)
 
 
 def validate_terms(terms: OfferTerms, currency: str, path: str = "") -> OfferTerms:
@@ -168,7 +164,7 @@ async def change_offer(conn: AsyncConnection, workspace_id: int, row: Row, chang
     if launched:
         frozen = sorted(set(changes) - LIVE_EDITABLE)
         if frozen:
-            raise DomainError(ErrorCode.READ_ONLY, _camel(frozen[0]),
+            raise DomainError(ErrorCode.READ_ONLY, camel(frozen[0]),
                               "fixed once the campaign is launched (only titles, texts, validTo and totalLimit "
                               "change)")
         if changes.get("total_limit") is not None and changes["total_limit"] < row.total_used:

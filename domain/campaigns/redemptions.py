@@ -398,3 +398,17 @@ async def redemptions_of(conn: AsyncConnection, workspace_id: int, campaign_id: 
         query = query.where(redemptions.c.id < before_id)
     rows = list(await conn.execute(query.order_by(redemptions.c.id.desc()).limit(first + 1)))
     return rows[:first], len(rows) > first
+
+
+async def redemptions_by_id(conn: AsyncConnection, workspace_id: int, ids: list[int]) -> dict[int, Row]:
+    rows = await conn.execute(select(redemptions).where(redemptions.c.workspace_id == workspace_id,
+                                                        redemptions.c.id.in_(ids)))
+    return {r.id: r for r in rows}
+
+
+async def reserved_with_code(conn: AsyncConnection, workspace_id: int, customer_id: int, code: str) -> int | None:
+    """The customer's live reservation made with this code (newest first)."""
+    return await conn.scalar(select(redemptions.c.id).where(
+        redemptions.c.workspace_id == workspace_id, redemptions.c.customer_id == customer_id,
+        redemptions.c.code == code.strip().upper(), redemptions.c.status == R.RESERVED.value)
+        .order_by(redemptions.c.id.desc()).limit(1))

@@ -1,5 +1,6 @@
-"""Subscriptions over graphql-transport-ws: segment membership changes and
-customer changes, resumable from a cursor (see gql_api/hub.py)."""
+"""Subscriptions over graphql-transport-ws: segment membership changes,
+customer changes and campaign targeting, resumable from a cursor (see
+gql_api/hub.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from domain.events import CUSTOMER_KINDS, SEGMENT_KINDS
+from domain.events import CAMPAIGN_KINDS, CUSTOMER_KINDS, SEGMENT_KINDS
 from gql_api.events.queries import LISTENERS, after_seq
-from gql_api.events.types import CustomerEvent, SegmentMembershipEvent
+from gql_api.errors import bad_input
+from gql_api.events.types import CampaignTargetedEvent, CustomerEvent, SegmentMembershipEvent
 from gql_api.hub import SubscriberTooSlow
+from gql_api.ids import MalformedId, from_global_id, to_global_id
 from gql_api.recent import Recent
 from gql_api.segments.queries import segment_pk
 
@@ -52,3 +55,21 @@ class Subscription:
     async def customer_changed(self, info: Info, after: str | None = None) -> AsyncGenerator[CustomerEvent, None]:
         async for event in _events(info, CUSTOMER_KINDS, None, after, CustomerEvent):
             yield event
+
+    @strawberry.subscription(permission_classes=LISTENERS,
+                             description="Customers a campaign targeted (all campaigns, or `campaignIds`), at launch "
+                                         "and as they join; resumable with `after` like segmentMembershipChanged.")
+    async def campaign_targeted(self, info: Info, campaign_ids: list[strawberry.ID] | None = None,
+                                after: str | None = None) -> AsyncGenerator[CampaignTargetedEvent, None]:
+        wanted = None if campaign_ids is None else frozenset(_campaign_gid(i) for i in campaign_ids)
+        async for event in _events(info, CAMPAIGN_KINDS, None, after, CampaignTargetedEvent):
+            if wanted is None or event.campaign_id in wanted:
+                yield event
+
+
+def _campaign_gid(value: str) -> str:
+    """The id as events carry it (canonical), or BAD_USER_INPUT."""
+    try:
+        return to_global_id("Campaign", from_global_id(value, "Campaign"))
+    except MalformedId as exc:
+        raise bad_input(f"campaignIds: {exc}") from None

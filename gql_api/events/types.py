@@ -69,6 +69,36 @@ class CustomerEvent:
         return cls(**_common(event), change=CustomerChange(event.kind.value), details=event.payload)
 
 
+@strawberry.type(description="An offer's code for the targeted customer.")
+class OfferCode:
+    offer_id: strawberry.ID
+    code: str
+
+
+@strawberry.type(description="A campaign targeted a customer (treatment arm): the business's SMS, email or push "
+                             "provider sends the message.")
+class CampaignTargetedEvent:
+    cursor: str = strawberry.field(description="Resume after this event: pass it as `after`.")
+    event_id: str = strawberry.field(description="Unique per event; use it to drop a duplicate delivery.")
+    campaign_id: strawberry.ID
+    customer_id: strawberry.ID
+    channel: str = strawberry.field(description="SMS, EMAIL, PUSH or IN_APP.")
+    offer_ids: list[strawberry.ID]
+    codes: list[OfferCode] = strawberry.field(description="Their codes (SHARED and UNIQUE offers).")
+    opens_at: datetime.datetime | None = strawberry.field(description="Early access: their offers open then.")
+    reason: str = strawberry.field(description="`campaign launched`, or `entered a segment` for a joiner.")
+    occurred_at: datetime.datetime
+
+    @classmethod
+    def from_event(cls, event: Event) -> CampaignTargetedEvent:
+        p = event.payload
+        opens = p.get("opensAt")
+        return cls(**_common(event), campaign_id=strawberry.ID(p["campaignId"]), channel=p["channel"].upper(),
+                   offer_ids=[strawberry.ID(i) for i in p.get("offerIds", [])],
+                   codes=[OfferCode(offer_id=strawberry.ID(k), code=v) for k, v in sorted(p.get("codes", {}).items())],
+                   opens_at=datetime.datetime.fromisoformat(opens) if opens else None, reason=p.get("reason", ""))
+
+
 @strawberry.type
 class SegmentMembershipEventEdge:
     cursor: str

@@ -45,7 +45,8 @@ class RecordingMutations:
                        for i in input.items],
                 purchased_at=input.purchased_at, external_id=input.external_id, total=input.total,
                 discount=input.discount, currency=input.currency, channel=vocab.SalesChannel(input.channel.value),
-                refund_of_id=input_pk(input.refund_of_id, "Purchase", "refundOfId"))
+                refund_of_id=input_pk(input.refund_of_id, "Purchase", "refundOfId"),
+                redemption_id=input_pk(input.redemption_id, "Redemption", "redemptionId"), offer_code=input.offer_code)
             async with info.context.transaction() as conn:
                 recorded = await record_purchase(conn, workspace_id, data, await workspace_currency(conn, workspace_id),
                                                  input.idempotency_key)

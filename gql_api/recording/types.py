@@ -116,7 +116,12 @@ class PurchaseRecordInput:
     discount: Decimal = Decimal(0)
     currency: str | None = strawberry.field(default=None, description="Default: the workspace's.")
     channel: SalesChannel = SalesChannel.STORE
-    refund_of_id: strawberry.ID | None = strawberry.field(default=None, description="The purchase a refund refunds.")
+    refund_of_id: strawberry.ID | None = strawberry.field(default=None, description="The purchase a refund refunds "
+                                                                                   "(its redemptions are released).")
+    redemption_id: strawberry.ID | None = strawberry.field(default=None, description="A reservation this purchase "
+                                                                                     "confirms.")
+    offer_code: str | None = strawberry.field(default=None, description="Or the code of the customer's reservation "
+                                                                        "it confirms.")
     idempotency_key: str | None = None
 
 

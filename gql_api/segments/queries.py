@@ -9,12 +9,12 @@ from strawberry.types import Info
 
 from domain import segment_rules, segments
 from domain.customers import customers_by_id
-from domain.errors import DomainError
+from domain.errors import DomainError, camel
 from gql_api.customers.types import Customer
 from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_global_id
 from gql_api.permissions import READERS
-from gql_api.segments.rules import SegmentRuleInput, camel, rule_to_domain
+from gql_api.segments.rules import SegmentRuleInput, rule_to_domain
 from gql_api.segments.types import (RuleFieldType, Segment, SegmentKind, SegmentMigrationCell, SegmentOverlap,
                                     SegmentRuleField, SegmentSizePoint, SegmentValue)
 

@@ -12,7 +12,7 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, camel
 from domain.segment_rules import AGGREGATE_OPERATORS, OPERATORS
 from gql_api.enums import InteractionKind
 from gql_api.errors import input_pk
@@ -82,10 +82,6 @@ class SegmentRuleInput:
 def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 def _field_name(name: str) -> str:
