@@ -58,6 +58,13 @@ class CampaignInput:
 
 
 FIELD_NAMES = [f.name for f in fields(CampaignInput)]
+# The input fields whose API names are not their camelCase spelling.
+_API_FIELDS = {"holdout_bp": "holdoutBasisPoints", "budget_kind": "budget.kind", "budget_limit": "budget.limit",
+               "frequency_cap_days": "frequencyCap"}
+
+
+def api_field(name: str) -> str:
+    return _API_FIELDS.get(name) or camel(name)
 
 
 
@@ -99,11 +106,11 @@ def validate(data: CampaignInput) -> CampaignInput:
         if not goal or len(goal) > offer_terms.MAX_CATEGORIES:
             raise DomainError(ErrorCode.INVALID, "goalCategories", "1 to 50 categories (or none: any purchase)")
     if (data.budget_kind is None) != (data.budget_limit is None):
-        raise DomainError(ErrorCode.INVALID, "budgetLimit", "a budget has a kind and a limit, or neither")
+        raise DomainError(ErrorCode.INVALID, "budget.limit", "a budget has a kind and a limit, or neither")
     if data.budget_limit is not None:
         whole = data.budget_kind == BudgetKind.COUNT
         if not 0 < data.budget_limit < offer_terms.MAX_MONEY or (whole and data.budget_limit % 1):
-            raise DomainError(ErrorCode.INVALID, "budgetLimit",
+            raise DomainError(ErrorCode.INVALID, "budget.limit",
                               "a whole number of redemptions" if whole else "an amount above 0")
     if (data.frequency_cap is None) != (data.frequency_cap_days is None):
         raise DomainError(ErrorCode.INVALID, "frequencyCap", "a cap has a count and a period in days, or neither")
@@ -165,10 +172,10 @@ async def update_campaign(conn: AsyncConnection, workspace_id: int, campaign_id:
             why = "ended campaigns do not change" if not allowed else \
                 "fixed at launch (audience, holdout, attribution window, goal)" if name in AUDIENCE else \
                 "fixed once the campaign runs"
-            raise DomainError(ErrorCode.READ_ONLY, camel(name), f"{why}: this campaign is {status.name}")
+            raise DomainError(ErrorCode.READ_ONLY, api_field(name), f"{why}: this campaign is {status.name}")
     data = validate(replace(input_of(row), **changes))
     if "budget_limit" in changes and data.budget_limit is not None and data.budget_limit < row.budget_used:
-        raise DomainError(ErrorCode.INVALID, "budgetLimit", f"{row.budget_used} of the budget is used already")
+        raise DomainError(ErrorCode.INVALID, "budget.limit", f"{row.budget_used} of the budget is used already")
     if "ends_at" in changes and data.ends_at is not None and status is not S.DRAFT \
             and data.ends_at <= datetime.now(UTC):
         raise DomainError(ErrorCode.INVALID_DATE, "endsAt", "in the past: end it with campaignEnd")

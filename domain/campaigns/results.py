@@ -174,7 +174,8 @@ WITH audience AS (
 SELECT count(*) AS customers, count(*) FILTER (WHERE EXISTS (
   SELECT 1 FROM purchases p
   WHERE p.workspace_id = :w AND p.customer_id = a.customer_id AND p.total > 0
-    AND p.purchased_at >= now() - make_interval(days => :days)
+    AND p.purchased_at >= CAST(:upto AS timestamptz) - make_interval(days => :days)
+    AND p.purchased_at < CAST(:upto AS timestamptz)
     AND (CAST(:goal AS text[]) IS NULL OR EXISTS (
       SELECT 1 FROM purchase_items i WHERE i.workspace_id = :w AND i.purchase_id = p.id AND i.amount > 0
         AND i.category = ANY(CAST(:goal AS text[])))))) AS converted
@@ -182,8 +183,11 @@ FROM audience a""")
 
 
 async def expected_baseline(conn: AsyncConnection, campaign: Row) -> float | None:
-    """Before launch: the share of the included segments' members who made a
-    goal purchase in the last attribution window, as the holdout's expected rate."""
-    row = (await conn.execute(_BASELINE, {"w": campaign.workspace_id, "include": list(campaign.include_segment_ids),
+    """The share of the included segments' members who made a goal purchase in
+    the attribution window before launch (before now, until it launches): the
+    holdout's expected rate."""
+    upto = campaign.launched_at or datetime.now(UTC)
+    row = (await conn.execute(_BASELINE, {"w": campaign.workspace_id, "upto": upto,
+                                          "include": list(campaign.include_segment_ids),
                                           "days": campaign.attribution_days, "goal": campaign.goal_categories})).one()
     return row.converted / row.customers if row.customers else None

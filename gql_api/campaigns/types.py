@@ -142,8 +142,9 @@ class AudienceReport:
         description="The smallest conversion uplift (absolute, 0-1) these arms can detect (two-sided 5%, power "
                     "80%) at the expected baseline rate; null when it cannot be said.")
     expected_baseline: float | None = strawberry.field(
-        description="The baseline conversion rate the MDE assumes: for a preview, the share of the included "
-                    "segments' members who made a goal purchase in the last attribution window.")
+        description="The baseline conversion rate the MDE assumes: the share of the included segments' members "
+                    "who made a goal purchase in the attribution window before launch (or before now, for a "
+                    "preview).")
 
     @classmethod
     def from_domain(cls, report: audience.AudienceReport, channel: CampaignChannel, policies: tuple[Policy, ...],
@@ -310,8 +311,11 @@ class Campaign(Node):
     @strawberry.field
     def budget(self) -> CampaignBudget | None:
         r = self.row
-        return CampaignBudget(kind=BudgetKind(r.budget_kind), limit=r.budget_limit, used=r.budget_used) \
-            if r.budget_kind else None
+        if not r.budget_kind:
+            return None
+        # A COUNT budget counts redemptions: whole numbers, not money.
+        shown = (lambda v: v.quantize(Decimal(1))) if r.budget_kind == "count" else (lambda v: v)
+        return CampaignBudget(kind=BudgetKind(r.budget_kind), limit=shown(r.budget_limit), used=shown(r.budget_used))
 
     @strawberry.field
     def frequency_cap(self) -> FrequencyCap | None:
@@ -346,13 +350,10 @@ class Campaign(Node):
             policies = campaign_policies(row.policies, await workspace_policies(conn, row.workspace_id))
             if row.audience_report is not None:
                 report = audience.AudienceReport.from_json(row.audience_report)
-                found = await campaign_results(conn, row)
-                total = found.treatment.assigned + found.holdout.assigned
-                baseline = (found.treatment.conversions + found.holdout.conversions) / total if total else None
             else:
                 targeting = await audience.targeting_for(conn, row, global_id=to_global_id)
                 report = await audience.preview(conn, targeting)
-                baseline = await expected_baseline(conn, row)
+            baseline = await expected_baseline(conn, row)
         return AudienceReport.from_domain(report, CampaignChannel(row.channel), policies, baseline)
 
     @strawberry.field(description="Customers assigned so far, the launch's and those who joined since.")

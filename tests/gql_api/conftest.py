@@ -51,9 +51,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-async def api_url(engine):
+def app_options() -> dict:
+    """create_app's options for the module's server (a module may override it)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+async def api_url(engine, app_options):
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, **app_options), host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on"))
     task = asyncio.create_task(server.serve())
     while not server.started:
