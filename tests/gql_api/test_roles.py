@@ -22,6 +22,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 A, AN, AG, I, APP = Role.ADMIN, Role.ANALYST, Role.AGENT, Role.INTEGRATOR, Role.APP
 READERS = {A, AN, AG, I}
 NOWHERE = to_global_id("Segment", 10**12)  # a well-formed id of nothing: allowed calls get userErrors
+NO_CAMPAIGN, NO_OFFER = to_global_id("Campaign", 10**12), to_global_id("Offer", 10**12)
+NO_REDEMPTION = to_global_id("Redemption", 10**12)
+CART = '{total: "1000", currency: "IRR"}'
 
 # (operation, document, roles allowed). `$id` is one of the workspace's customers.
 MATRIX = [
@@ -68,6 +71,35 @@ MATRIX = [
                               f'{{ userErrors {{ code }} }} }}', {A, I}),
     ("customerTokenCreate", 'mutation($id: ID!) { customerTokenCreate(input: {customerId: $id}) '
                             '{ userErrors { code } } }', {A, I}),
+    ("campaigns", "{ campaigns { totalCount } }", READERS),
+    ("campaign", f'{{ campaign(id: "{NO_CAMPAIGN}") {{ id }} }}', READERS),
+    ("customerTypePolicies", "{ customerTypePolicies { label } }", READERS),
+    ("campaignSettings", "{ campaignSettings { timeZone } }", READERS),
+    ("campaignCreate", 'mutation { campaignCreate(input: {name: "", channel: SMS}) { userErrors { code } } }',
+     {A, AN}),
+    ("campaignUpdate", f'mutation {{ campaignUpdate(input: {{id: "{NO_CAMPAIGN}", name: "x"}}) '
+                       f'{{ userErrors {{ code }} }} }}', {A, AN}),
+    *((f"campaign{move}", f'mutation {{ campaign{move}(input: {{id: "{NO_CAMPAIGN}"}}) {{ userErrors {{ code }} }} }}',
+       {A, AN}) for move in ("Schedule", "Launch", "Pause", "Resume", "End", "Archive")),
+    ("offerCreate", f'mutation {{ offerCreate(input: {{campaignId: "{NO_CAMPAIGN}", offer: {{kind: NOTICE}}}}) '
+                    f'{{ userErrors {{ code }} }} }}', {A, AN}),
+    ("offerUpdate", f'mutation {{ offerUpdate(input: {{id: "{NO_OFFER}", titleEn: "x"}}) {{ userErrors {{ code }} }} }}',
+     {A, AN}),
+    ("offerDelete", f'mutation {{ offerDelete(input: {{id: "{NO_OFFER}"}}) {{ userErrors {{ code }} }} }}', {A, AN}),
+    ("customerTypePolicySet", 'mutation { customerTypePolicySet(input: {policies: [{}]}) { userErrors { code } } }',
+     {A}),
+    ("campaignSettingsUpdate", 'mutation { campaignSettingsUpdate(input: {timeZone: "Nowhere/Else"}) '
+                               '{ userErrors { code } } }', {A}),
+    ("offerValidate", f'{{ offerValidate(input: {{offerId: "{NO_OFFER}", cart: {CART}}}) {{ valid }} }}',
+     {A, I, APP}),
+    ("redemptionReserve", f'mutation {{ redemptionReserve(input: {{offerId: "{NO_OFFER}", cart: {CART}, '
+                          f'idempotencyKey: "k"}}) {{ userErrors {{ code }} }} }}', {A, I, APP}),
+    ("redemptionConfirm", f'mutation {{ redemptionConfirm(input: {{id: "{NO_REDEMPTION}"}}) '
+                          f'{{ userErrors {{ code }} }} }}', {A, I}),
+    ("redemptionRelease", f'mutation {{ redemptionRelease(input: {{id: "{NO_REDEMPTION}"}}) '
+                          f'{{ userErrors {{ code }} }} }}', {A, I}),
+    ("offerEventsRecord", f'mutation {{ offerEventsRecord(input: {{events: [{{eventId: "e", kind: VIEWED, '
+                          f'offerId: "{NO_OFFER}"}}]}}) {{ userErrors {{ code }} }} }}', {A, I, APP}),
 ]
 
 
