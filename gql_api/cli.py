@@ -225,6 +225,16 @@ async def _import(args) -> None:
 
 # --- serve -------------------------------------------------------------------
 
+async def _add_demo_campaign(engine, workspace_id: int) -> None:
+    from domain.campaigns.demo import add_finished_campaign
+    from gql_api.ids import to_global_id
+
+    async with db.unit_of_work(engine, workspace_id) as conn:
+        finished = await add_finished_campaign(conn, workspace_id, to_global_id)
+    if finished is not None:
+        print(f"a finished campaign with results: campaign(id: \"{to_global_id('Campaign', finished.id)}\")")
+
+
 async def _prepare_quickstart(args) -> str:
     """Migrate, load and score the demo store on first run, and mint an admin key."""
     from domain.workspaces import create_key, find_workspace
@@ -241,6 +251,7 @@ async def _prepare_quickstart(args) -> str:
             async with db.unit_of_work(engine) as conn:
                 workspace = await find_workspace(conn, DEMO_WORKSPACE)
             await rescore_workspace(engine, workspace.id)
+            await _add_demo_campaign(engine, workspace.id)
         async with db.unit_of_work(engine) as conn:
             workspace = await find_workspace(conn, DEMO_WORKSPACE)
             key, _ = await create_key(conn, workspace.id, Role.ADMIN, "quickstart")
