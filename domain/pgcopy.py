@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numba
 import numpy as np
@@ -32,6 +32,13 @@ TRAILER = b"\xff\xff"
 _CODES = {"int8": ">i8", "float8": ">f8", "int4": ">i4", "int2": ">i2", "timestamptz": ">i8"}
 _POSTGRES_EPOCH_DAYS = 10957.0  # 2000-01-01 in days since 1970-01-01
 _MICROSECONDS_PER_DAY = 86400e6
+_POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _microseconds_since_2000(epoch_days):
+    """A timestamptz as PostgreSQL stores it, from epoch days: COPY and one-row
+    writes both round here, so the same moment is the same microsecond."""
+    return np.round((epoch_days - _POSTGRES_EPOCH_DAYS) * _MICROSECONDS_PER_DAY)
 _FLOAT8_OID = 701
 _TEXT_OID = 25
 _ARRAY_HEADER = [("ndim", ">i4"), ("flags", ">i4"), ("oid", ">i4"), ("dim", ">i4"), ("lbound", ">i4")]
@@ -150,8 +157,8 @@ class Field:
         if isinstance(self.kind, tuple):
             word = self.kind[int(item)]
             return list(word) if isinstance(word, tuple) else word
-        if self.kind == "timestamptz":
-            return datetime.fromtimestamp(float(item) * 86400, UTC)
+        if self.kind == "timestamptz":  # rounded as COPY rounds it, to the same microsecond
+            return _POSTGRES_EPOCH + timedelta(microseconds=int(_microseconds_since_2000(item)))
         return item.tolist()
 
 
@@ -194,7 +201,7 @@ def _field_bytes(field: Field, n: int) -> tuple[np.ndarray, np.ndarray]:
             value["items"]["value"] = field.values
         elif field.kind == "timestamptz":
             days = np.where(field.null, 0.0, field.values) if field.null is not None else field.values
-            records["value"] = np.round((days - _POSTGRES_EPOCH_DAYS) * _MICROSECONDS_PER_DAY)
+            records["value"] = _microseconds_since_2000(days)
         else:
             records["value"] = field.values
         block = records.view(np.uint8).reshape(n, records.dtype.itemsize)

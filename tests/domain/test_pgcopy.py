@@ -41,6 +41,19 @@ async def test_fields_written_by_copy_read_back_as_they_were(engine, monkeypatch
     assert rows[1].words == [] and rows[0].big == 2**40 and rows[2].whole == -3
 
 
+async def test_a_time_written_by_copy_and_by_a_one_row_write_is_the_same_microsecond(engine):
+    """A full run writes scores by COPY, a purchase's rescoring by an upsert that
+    keeps the newer row (computed_at <= the new one): the same moment must be the
+    same timestamp both ways, or a rescoring at that moment is dropped."""
+    days = 20_428.0 + np.random.default_rng(5).uniform(0, 3, 2000)
+    field = pgcopy.Field("timestamptz", days)
+    async with unit_of_work(engine) as conn:
+        await conn.execute(text("CREATE TEMP TABLE moments (moment timestamptz) ON COMMIT DROP"))
+        await pgcopy.copy_in(conn, "moments", {"moment": field})
+        copied = (await conn.scalars(text("SELECT moment FROM moments"))).all()
+    assert [field.value(i) for i in range(days.size)] == copied
+
+
 def _assert_rows_are(rows, fields) -> None:
     """Each row holds the fields' values (what a one-row write would send), NaN
     equal to NaN, inside arrays too."""
