@@ -462,6 +462,10 @@ offers = Table(
 )
 
 # UNIQUE-code offers: each treated customer's own code, made at assignment.
+# Like the assignments below, written a row per treated customer by a launch,
+# with no foreign key to check per row: the launch writes them for the offers
+# and campaign it has locked, and offers and campaigns are never deleted
+# (removed offers keep their row, marked deleted_at; campaigns are archived).
 offer_codes = Table(
     "offer_codes",
     metadata,
@@ -470,15 +474,16 @@ offer_codes = Table(
     Column("customer_id", BigInteger, nullable=False),
     Column("code", Text, nullable=False),
     PrimaryKeyConstraint("offer_id", "customer_id"),
-    _in_workspace("offers", "offer_id"),
     Index("uq_offer_codes_code", "workspace_id", "code", unique=True),
 )
 
 # Who a campaign targeted, and in which arm: one row per customer, frozen once
-# written. No foreign key to customers: a launch writes a row per customer of
-# the audience (a million at a time) and checking each cost more than the rest
-# of the insert. A merge keeps the survivor's arms; the duplicate's assignments
-# are deleted with it (domain/customer_merge.py).
+# written. No foreign keys: a launch writes a row per customer of the audience
+# (a million at a time), and the per-row checks of the keys to customers and
+# campaigns cost more than the rest of the insert (the campaign's key and the
+# offers' took 3.5 s of a 20 s launch of 400,000 assignments and codes). The
+# launch writes them for the campaign it has locked; a merge keeps the
+# survivor's arms and deletes the duplicate's (domain/customer_merge.py).
 campaign_assignments = Table(
     "campaign_assignments",
     metadata,
@@ -491,7 +496,6 @@ campaign_assignments = Table(
     Column("opens_at", DateTime(timezone=True)),  # early access: the offers open for them this early
     Column("joined", Boolean, nullable=False, server_default="false"),  # entered a segment after the launch
     PrimaryKeyConstraint("campaign_id", "customer_id"),
-    _in_workspace("campaigns", "campaign_id"),
     _one_of("arm", vocab.Arm),
     Index("ix_campaign_assignments_customer", "workspace_id", "customer_id", "assigned_at"),
 )

@@ -7,6 +7,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain.analytics import workspace_analytics
+from domain.campaigns.settings import workspace_time_zone
+from domain.loyalty_kpis import MAX_MONTHS, monthly_kpis
+from gql_api.errors import bad_input
 from gql_api.permissions import READERS
 
 
@@ -18,8 +21,26 @@ class Cohort:
     retention: list[float]
 
 
+@strawberry.type(description="Loyalty KPIs of one calendar month in the workspace's time zone (see the README's "
+                             "definitions).")
+class MonthKpis:
+    month: str = strawberry.field(description="YYYY-MM.")
+    new_customers: int = strawberry.field(description="Customers whose first purchase fell in the month.")
+    active_customers: int = strawberry.field(description="Customers with a purchase in the month.")
+    retention_rate: float | None = strawberry.field(
+        description="The previous month's active customers active again this month, over the previous month's "
+                    "active; null when nobody was.")
+    repeat_purchase_rate: float | None = strawberry.field(
+        description="This month's active customers who had bought in an earlier month, over this month's active.")
+    revenue: float = strawberry.field(description="Sales minus refunds dated in the month.")
+    survey_answers: int
+    survey_average: float | None = strawberry.field(description="Mean survey score (0-10).")
+    nps: float | None = strawberry.field(description="% promoters (9-10) minus % detractors (0-6).")
+
+
 @strawberry.type(description="Figures over the latest scores and the history.")
 class WorkspaceAnalytics:
+    workspace_id: strawberry.Private[int]
     customers: int
     by_lifecycle_stage: JSON = strawberry.field(description="Stage -> customers.")
     by_customer_type: JSON = strawberry.field(description="Type -> customers (scored customers).")
@@ -33,6 +54,15 @@ class WorkspaceAnalytics:
     survey_answers: int
     cohorts: list[Cohort]
 
+    @strawberry.field(description="Loyalty KPIs month by month, oldest first, the current month last.")
+    async def monthly(self, info: Info, months: int = 12) -> list[MonthKpis]:
+        if not 1 <= months <= MAX_MONTHS:
+            raise bad_input(f"months must be between 1 and {MAX_MONTHS}")
+        async with info.context.transaction() as conn:
+            found = await monthly_kpis(conn, self.workspace_id, await workspace_time_zone(conn, self.workspace_id),
+                                       months)
+        return [MonthKpis(**vars(m)) for m in found]
+
 
 @strawberry.type
 class AnalyticsQueries:
@@ -41,7 +71,7 @@ class AnalyticsQueries:
         async with info.context.transaction() as conn:
             found = await workspace_analytics(conn, info.context.api_key.workspace_id, max(1, min(cohort_months, 36)))
         return WorkspaceAnalytics(
-            customers=found.customers, by_lifecycle_stage=found.by_stage, by_customer_type=found.by_type,
+            workspace_id=info.context.api_key.workspace_id, customers=found.customers, by_lifecycle_stage=found.by_stage, by_customer_type=found.by_type,
             rfm_grid=found.rfm_grid, clv_percentiles=found.clv_percentiles, clv_total=found.clv_total,
             repeat_purchase_rate=found.repeat_purchase_rate, churn_rate=found.churn_rate, nps=found.nps,
             survey_answers=found.survey_answers,

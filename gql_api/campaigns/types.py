@@ -361,8 +361,7 @@ class Campaign(Node):
         if self.row.launched_at is None:
             return 0
         async with info.context.transaction() as conn:
-            found = await campaign_results(conn, self.row)
-        return found.treatment.assigned + found.holdout.assigned
+            return await audience.assigned_count(conn, self.row.workspace_id, self.pk)
 
     @strawberry.field(description="Treatment against holdout; null before launch.")
     async def results(self, info: Info) -> CampaignResults | None:

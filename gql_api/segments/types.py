@@ -10,6 +10,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain import vocab
+from domain.loyalty_kpis import MAX_CATEGORIES, MAX_DAYS, category_affinity
+from gql_api.errors import bad_input
 from gql_api.enums import _mirror
 from gql_api.node import Node
 from gql_api.segments.rules import rule_to_api
@@ -28,6 +30,17 @@ class SegmentValue:
     average_clv: float | None
 
 
+@strawberry.type(description="How much of a segment's basket one category is, against the workspace's.")
+class CategoryAffinity:
+    category: str
+    spend: float = strawberry.field(description="The members' spend on it in the period.")
+    buyers: int = strawberry.field(description="Members who bought it in the period.")
+    share: float = strawberry.field(description="Its share of the members' item spend (0-1).")
+    workspace_share: float = strawberry.field(description="Its share of every customer's item spend (0-1).")
+    index: float | None = strawberry.field(description="share / workspaceShare: above 1, the segment buys more of "
+                                                       "it than customers at large.")
+
+
 @strawberry.type(description="A group of customers: by rule, by hand, built in or by clustering. Membership is "
                              "kept with its history and every change is an event (segmentMembershipChanged).")
 class Segment(Node):
@@ -44,6 +57,15 @@ class Segment(Node):
     @strawberry.field(description="Customers in it now.")
     async def size(self, info: Info) -> int:
         return await info.context.loaders.segment_size.load(self.pk)
+
+    @strawberry.field(description="What its members buy: the categories they spent most on in the last `days` "
+                                  "days, each against the workspace's share (for product development).")
+    async def category_affinity(self, info: Info, days: int = 365, first: int = 10) -> list[CategoryAffinity]:
+        if not 1 <= days <= MAX_DAYS or not 1 <= first <= MAX_CATEGORIES:
+            raise bad_input(f"days must be 1 to {MAX_DAYS} and first 1 to {MAX_CATEGORIES}")
+        async with info.context.transaction() as conn:
+            found = await category_affinity(conn, info.context.api_key.workspace_id, self.pk, days, first)
+        return [CategoryAffinity(**vars(a)) for a in found]
 
     @classmethod
     def from_row(cls, row) -> Segment:

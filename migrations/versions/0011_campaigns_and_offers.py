@@ -66,7 +66,6 @@ def upgrade() -> None:
     sa.Column('opens_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('joined', sa.Boolean(), server_default='false', nullable=False),
     sa.CheckConstraint("arm IN ('treatment', 'holdout')", name=op.f('ck_campaign_assignments_arm')),
-    sa.ForeignKeyConstraint(['workspace_id', 'campaign_id'], ['campaigns.workspace_id', 'campaigns.id'], name=op.f('fk_campaign_assignments_workspace_id_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('campaign_id', 'customer_id', name=op.f('pk_campaign_assignments'))
     )
     op.create_index('ix_campaign_assignments_customer', 'campaign_assignments', ['workspace_id', 'customer_id', 'assigned_at'], unique=False)
@@ -111,7 +110,6 @@ def upgrade() -> None:
     sa.Column('offer_id', sa.BigInteger(), nullable=False),
     sa.Column('customer_id', sa.BigInteger(), nullable=False),
     sa.Column('code', sa.Text(), nullable=False),
-    sa.ForeignKeyConstraint(['workspace_id', 'offer_id'], ['offers.workspace_id', 'offers.id'], name=op.f('fk_offer_codes_workspace_id_offer_id_offers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('offer_id', 'customer_id', name=op.f('pk_offer_codes'))
     )
     op.create_index('uq_offer_codes_code', 'offer_codes', ['workspace_id', 'code'], unique=True)
