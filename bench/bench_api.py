@@ -40,9 +40,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
-import subprocess
-import tempfile
 import time
 
 import httpx
@@ -55,7 +52,7 @@ from domain.tables import customers
 from domain.vocab import Role
 from domain.workspaces import create_key, create_workspace
 from gql_api.ids import to_global_id
-from serving import scratch_database, tribe_server, write_results
+from serving import run_wrk, scratch_database, tribe_server, write_results
 
 CUSTOMER = ("query($id: ID!) { customer(id: $id) { displayName email phoneE164 scores { clv churnRisk "
             "loyalty { index } customerType lifecycleStage rfm { segment } } notes(first: 10) { edges { node { "
@@ -71,8 +68,7 @@ WARM_UP_SECONDS = 3
 OPERATIONS = {"customer": CUSTOMER, "search": SEARCH, "filtered page": PAGE, "add note": NOTE,
               "record purchase": PURCHASE}
 
-# wrk's Lua side: a body per request with a random customer id, and the
-# latency percentiles printed as JSON at the end.
+# wrk's Lua side: a body per request with a random customer id.
 LUA = """
 local ids = {%(ids)s}
 local query = %(query)s
@@ -85,12 +81,6 @@ request = function()
 end
 delay = function()  -- uniform around the mean, or the clients would move in lockstep bursts
   return math.random(0, 2 * %(think_ms)d)
-end
-done = function(summary, latency, requests)
-  io.write(string.format('{"requests":%%d,"seconds":%%f,"non2xx":%%d,"socket_errors":%%d,'
-    .. '"p50":%%f,"p95":%%f,"p99":%%f}\\n', summary.requests, summary.duration / 1e6, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
 end
 """
 
@@ -113,18 +103,11 @@ async def prepare(engine, n: int) -> tuple[str, list[str]]:
     return key, [to_global_id("Customer", i) for i in ids]
 
 
-def run_wrk(url: str, key: str, ids: list[str], query: str, connections: int, seconds: int,
-            think_ms: int = 0) -> dict:
+def run_operation(url: str, key: str, ids: list[str], query: str, connections: int, seconds: int,
+                  think_ms: int = 0) -> dict:
     lua = LUA % {"ids": ",".join(f'"{i}"' for i in ids), "query": json.dumps(json.dumps(query)), "key": key,
                  "think_ms": think_ms}
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(lua)
-        script.flush()
-        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s",
-                              script.name, url], capture_output=True, text=True, check=True).stdout
-    result = json.loads(out.strip().splitlines()[-1])
-    result["requests_per_second"] = result["requests"] / result["seconds"]
-    return result
+    return run_wrk(url, lua, connections, seconds)
 
 
 def check(url: str, key: str, customer_id: str, query: str) -> None:
@@ -146,8 +129,6 @@ async def main() -> None:
                              "request (0: back to back, the server saturated; 100: 50 clients offer at most "
                              "500 requests/s, the latency a client sees under that load)")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
     levels = [int(c) for c in args.connections.split(",")]
     thinking = [int(t) for t in args.think_ms.split(",")]
     results: dict = {"customers": args.customers, "workers": args.workers, "runs": []}
@@ -163,10 +144,10 @@ async def main() -> None:
             for operation in args.operations.split(","):
                 query = OPERATIONS[operation]
                 check(url, key, ids[0], query)
-                run_wrk(url, key, ids, query, max(levels), WARM_UP_SECONDS)  # not recorded
+                run_operation(url, key, ids, query, max(levels), WARM_UP_SECONDS)  # not recorded
                 for think_ms in thinking:
                     for connections in levels if think_ms == 0 else [max(levels)]:
-                        run = run_wrk(url, key, ids, query, connections, args.seconds, think_ms)
+                        run = run_operation(url, key, ids, query, connections, args.seconds, think_ms)
                         results["runs"].append({"operation": operation, "connections": connections,
                                                 "think_ms": think_ms, **run})
                         print(f"{operation:<16} {connections:>5} {think_ms:>5} {run['requests_per_second']:>8,.0f} "

@@ -8,8 +8,10 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -67,3 +69,30 @@ def tribe_server(database_url: str, workers: int):
     finally:
         process.terminate()
         process.wait(30)
+
+
+# Appended to every wrk script: the latency percentiles printed as JSON at the end.
+_WRK_DONE = """
+done = function(summary, latency, requests)
+  io.write(string.format('{"requests":%d,"seconds":%f,"non2xx":%d,"socket_errors":%d,'
+    .. '"p50":%f,"p95":%f,"p99":%f}\\n', summary.requests, summary.duration / 1e6, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def run_wrk(url: str, script: str, connections: int, seconds: int) -> dict:
+    """`wrk -t1` with `script` (Lua: its `request`, maybe `delay`) for `seconds`
+    over `connections` connections: requests, req/s and latency percentiles in ms."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as file:
+        file.write(script + _WRK_DONE)
+        file.flush()
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s",
+                              file.name, url], capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["requests_per_second"] = result["requests"] / result["seconds"]
+    return result
+
