@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import segment_membership
 from domain.changes import customers_changed
-from domain.customers import CONSENT_FIELDS, as_input, clean_profile
+from domain.customers import CONSENT_FIELDS, STORED_AS_IS, as_input, clean_profile
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.scoring_pipeline import rescore_customer
@@ -37,7 +37,7 @@ async def merge_customers(conn: AsyncConnection, workspace_id: int, survivor_id:
     survivor, merged = await _lock_both(conn, workspace_id, survivor_id, merged_id)
     kept = as_input(survivor)
     profile = _combined_profile(kept, as_input(merged))
-    filled = sorted(k for k, v in profile.items() if v != kept[k])
+    filled = sorted(k for k, v in profile.items() if v != kept[k] and k != "phone_e164")
     if profile["external_id"] != survivor.external_id:  # taken over: free it first (unique per workspace)
         await conn.execute(update(customers).where(customers.c.id == merged_id).values(external_id=None))
     await _move_history(conn, workspace_id, survivor_id, merged_id)
@@ -53,7 +53,7 @@ async def merge_customers(conn: AsyncConnection, workspace_id: int, survivor_id:
                                                      customer_scores.c.customer_id == merged_id))
     await customers_changed(conn, workspace_id, EventKind.CUSTOMER_MERGED, [merged_id], [{"mergedInto": survivor_id}])
     row = (await conn.execute(update(customers).where(customers.c.id == survivor_id)
-                              .values(**clean_profile(profile, region), updated_at=func.now())
+                              .values(**clean_profile(profile, region, STORED_AS_IS), updated_at=func.now())
                               .returning(customers))).one()
     await rescore_customer(conn, workspace_id, survivor_id)
     await customers_changed(conn, workspace_id, EventKind.CUSTOMER_UPDATED, [survivor_id],

@@ -112,18 +112,32 @@ def clean_phone(value: Any, region: str) -> tuple[str | None, str | None]:
         raise DomainError(ErrorCode.INVALID_PHONE, "phone", str(exc)) from None
 
 
-def clean_profile(raw: dict[str, Any], region: str = "IR") -> dict[str, Any]:
-    """Column values for a complete profile; raises DomainError on the first bad field."""
+# Fields whose stored value the checks of today might read otherwise (a phone
+# stored before numbers were checked for validity, normalised again, came out
+# as another number): an update or a merge keeps the stored value of those it
+# does not change, as it is.
+STORED_AS_IS = frozenset({"email", "phone", "birth_date"})
+
+
+def clean_birth_date(value: Any) -> date | None:
+    birth = parse_date("birth_date", value)
+    if birth is not None and not date(1900, 1, 1) <= birth <= date.today():
+        raise DomainError(ErrorCode.INVALID_DATE, "birth_date", f"{birth} is not a plausible birth date")
+    return birth
+
+
+def clean_profile(raw: dict[str, Any], region: str = "IR", stored: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Column values for a complete profile; raises DomainError on the first bad
+    field. The fields named in `stored` (of STORED_AS_IS) hold stored values,
+    taken as they are (the phone with its `phone_e164`)."""
     values: dict[str, Any] = {"external_id": _text("external_id", raw.get("external_id"))}
     values["kind"] = _choice("kind", raw.get("kind"), CustomerKind) or CustomerKind.INDIVIDUAL.value
     for field in TEXT_FIELDS:
         values[field] = _text(field, raw.get(field))
-    values["email"] = clean_email(raw.get("email"))
-    values["phone"], values["phone_e164"] = clean_phone(raw.get("phone"), region)
-    birth = parse_date("birth_date", raw.get("birth_date"))
-    if birth is not None and not date(1900, 1, 1) <= birth <= date.today():
-        raise DomainError(ErrorCode.INVALID_DATE, "birth_date", f"{birth} is not a plausible birth date")
-    values["birth_date"] = birth
+    values["email"] = raw.get("email") if "email" in stored else clean_email(raw.get("email"))
+    values["phone"], values["phone_e164"] = (raw.get("phone"), raw.get("phone_e164")) if "phone" in stored \
+        else clean_phone(raw.get("phone"), region)
+    values["birth_date"] = raw.get("birth_date") if "birth_date" in stored else clean_birth_date(raw.get("birth_date"))
     values["gender"] = _choice("gender", raw.get("gender"), Gender)
     values["temperament"] = _choice("temperament", raw.get("temperament"), Temperament)
     values["staff_traits"] = [_choice("traits", t, Trait) for t in _words("traits", raw.get("traits"))]
@@ -418,9 +432,9 @@ async def create_customer(conn: AsyncConnection, workspace_id: int, raw: dict[st
 
 
 def as_input(row: Row) -> dict[str, Any]:
-    """A stored profile in the shape `clean_profile` reads, so an update
-    re-validates the whole profile as it will be."""
-    raw = {column: getattr(row, column) for column in PROFILE_COLUMNS if column not in ("phone_e164", "search_text")}
+    """A stored profile in the shape `clean_profile` reads (with the stored
+    `phone_e164`), so an update checks the whole profile as it will be."""
+    raw = {column: getattr(row, column) for column in PROFILE_COLUMNS if column != "search_text"}
     raw["traits"] = raw.pop("staff_traits")
     return raw
 
@@ -429,7 +443,7 @@ async def update_customer(conn: AsyncConnection, workspace_id: int, customer_id:
                           region: str) -> Row:
     """Change only the given fields (None clears one)."""
     current = await _live(conn, workspace_id, customer_id)
-    values = clean_profile({**as_input(current), **changes}, region)
+    values = clean_profile({**as_input(current), **changes}, region, STORED_AS_IS - changes.keys())
     await _require_free_external_id(conn, workspace_id, values["external_id"], customer_id)
     row = (await conn.execute(update(customers).where(customers.c.id == customer_id)
                               .values(**values, updated_at=func.now()).returning(customers))).one()

@@ -63,12 +63,17 @@ def _profiles(rng: np.random.Generator, n: int) -> dict[str, list]:
     provinces = list(words.PROVINCES)
     province = _pick(rng, provinces, n, p=np.asarray(words.PROVINCE_WEIGHTS) / sum(words.PROVINCE_WEIGHTS))
     city = [words.PROVINCES[p][i % len(words.PROVINCES[p])] for p, i in zip(province, rng.integers(0, 99, n))]
-    mobile = rng.integers(900_000_000, 940_000_000, n)
+    # Mobile numbers of real operators' prefixes (910-919, 930-939) and ten digits, as phonenumbers validates them.
+    drawn = rng.integers(0, 20 * 10**7, n)
+    mobile = (910 + drawn // 10**7 + np.where(drawn >= 10**8, 10, 0)) * 10**7 + drawn % 10**7
     birth = np.datetime64("1960-01-01") + rng.integers(0, 40 * 365, n).astype("timedelta64[D]")
     interests = [pg_array(sorted(set(_pick(rng, words.INTERESTS, k)))) for k in rng.integers(0, 4, n)]
     ext = [f"DEMO-{i:07d}" for i in range(n)]
     display = np.where(org, company, first + " " + last)
-    search = [normalize_search(f"{d} {e}") for d, e in zip(display.tolist(), ext)]
+    email = [f"customer{i}@example.com" for i in range(n)]
+    # What fuzzy search matches, as domain.customers.search_text has it: names, contact, email, phone, external id.
+    search = [normalize_search(f"{d} {c or ''} {m} +98{p} {e}") for d, c, m, p, e in
+              zip(display.tolist(), np.where(org, first + " " + last, None).tolist(), email, mobile.tolist(), ext)]
     return {
         "external_id": ext,
         "kind": np.where(org, CustomerKind.ORGANISATION.value, CustomerKind.INDIVIDUAL.value).tolist(),
@@ -77,7 +82,7 @@ def _profiles(rng: np.random.Generator, n: int) -> dict[str, list]:
         "company_name": np.where(org, company, None).tolist(),
         "contact_person": np.where(org, first + " " + last, None).tolist(),
         "registration_number": [str(r) if o else None for o, r in zip(org, rng.integers(10**10, 10**11, n))],
-        "email": [f"customer{i}@example.com" for i in range(n)],
+        "email": email,
         "phone": [f"0{m}" for m in mobile.tolist()],
         "phone_e164": [f"+98{m}" for m in mobile.tolist()],
         "birth_date": np.where(org, None, birth.astype(str).astype(object)).tolist(),

@@ -48,14 +48,29 @@ class InvalidPhone(ValueError):
     pass
 
 
+_WHY_IMPOSSIBLE = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "not a length numbers there have",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "no such country code",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "a local number: give the area code",
+}
+
+
 def normalize_phone(raw: str, default_region: str = "IR") -> str:
     """E.164 form of a phone number typed in any usual way (Persian digits,
-    spaces, leading 0 or 0098); raises InvalidPhone when it cannot be a number."""
+    spaces, leading 0 or 0098); raises InvalidPhone, saying why, unless it is
+    a valid number (a possible length is not enough: `0912345` has one, as
+    +98912345, but no such number exists)."""
     digits = fold_digits(raw).strip()
     try:
         number = phonenumbers.parse(digits, default_region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhone(f"not a phone number: {raw!r}") from exc
-    if not phonenumbers.is_possible_number(number):
-        raise InvalidPhone(f"not a possible phone number: {raw!r}")
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible != phonenumbers.ValidationResult.IS_POSSIBLE:
+        raise InvalidPhone(f"not a phone number: {raw!r} is {_WHY_IMPOSSIBLE.get(possible, 'impossible')}")
+    if not phonenumbers.is_valid_number(number):
+        where = phonenumbers.region_code_for_number(number) or default_region
+        raise InvalidPhone(f"not a phone number: {raw!r} has no valid prefix or length for {where}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,10 +1,13 @@
 """The demo store: counts, every service-history kind, and the same store for the same seed."""
 
+import phonenumbers
 from sqlalchemy import func, select
 
+from domain.customers import search_customers
 from domain.db import unit_of_work
 from domain.demo import BUYER_SHARE, build_demo
 from domain.tables import customers, interactions, notes, purchase_items, purchases
+from domain.text import normalize_phone
 from domain.vocab import InteractionKind
 from tests.helpers import new_workspace
 
@@ -65,3 +68,17 @@ async def test_same_seed_same_store(engine):
         return await _scalar(engine, select(func.sum(purchases.c.total)).where(purchases.c.workspace_id == ws.id))
 
     assert await totals(first) == await totals(second)
+
+
+async def test_demo_phones_are_valid_numbers_and_search_finds_customers_by_email_and_phone(engine):
+    ws, _ = await _load(engine)
+    async with unit_of_work(engine, ws.id) as conn:
+        rows = list(await conn.execute(select(customers.c.id, customers.c.email, customers.c.phone,
+                                              customers.c.phone_e164).where(customers.c.workspace_id == ws.id)
+                                       .order_by(customers.c.id)))
+        assert all(phonenumbers.is_valid_number(phonenumbers.parse(r.phone_e164)) for r in rows)
+        assert all(normalize_phone(r.phone) == r.phone_e164 for r in rows)
+        someone = rows[len(rows) // 2]
+        by_email = await search_customers(conn, ws.id, someone.email, 5)
+        by_phone = await search_customers(conn, ws.id, someone.phone, 5)
+    assert by_email[0].id == someone.id and by_phone[0].id == someone.id

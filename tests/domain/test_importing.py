@@ -83,6 +83,7 @@ A-1,Sara,Again,,,
 ,No,Id,,,
 A-5,Laila,Moradi,,,۱۳۷۰-۰۱-۰۱
 A-6,Kian,Bauer,kian@example.com,,
+A-7,Ali,Short,,0912345,
 """
 
 
@@ -93,8 +94,9 @@ async def test_bad_customer_rows_are_named_and_good_ones_load(engine, tmp_path):
     report = await _import(engine, ws.id, "customers", path)
     named = {(e.line, e.field) for e in report.errors}
     assert named == {(3, "email"), (4, "phone"), (5, "birth_date"), (6, "external_id"), (7, "external_id"),
-                     (8, "birth_date")}
+                     (8, "birth_date"), (10, "phone")}
     assert "line 2" in next(e.message for e in report.errors if e.line == 6)
+    assert "no valid prefix or length" in next(e.message for e in report.errors if e.line == 10)
     assert report.inserted == 2
     async with unit_of_work(engine) as conn:
         loaded = set(await conn.scalars(select(customers.c.external_id).where(customers.c.workspace_id == ws.id)))
