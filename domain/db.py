@@ -14,9 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from domain import embedded_pg
+from domain import embedded_pg, unique_keys
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -62,13 +63,19 @@ async def tenant_transaction(engine: AsyncEngine, workspace_id: int,
     """One transaction that PostgreSQL itself confines to one workspace: it runs
     as the tenant role, under row-level security (the second wall, behind the
     workspace filters every query already has)."""
-    async with engine.connect() as conn:
-        if read_only:
-            await conn.execution_options(postgresql_readonly=True)
-        async with conn.begin():
-            # SET LOCAL ROLE and the workspace in one round trip.
-            await conn.execute(_BECOME_TENANT, {"role": TENANT_ROLE, "w": str(workspace_id)})
-            yield conn
+    try:
+        async with engine.connect() as conn:
+            if read_only:
+                await conn.execution_options(postgresql_readonly=True)
+            async with conn.begin():
+                # SET LOCAL ROLE and the workspace in one round trip.
+                await conn.execute(_BECOME_TENANT, {"role": TENANT_ROLE, "w": str(workspace_id)})
+                yield conn
+    except IntegrityError as exc:  # rolled back already; a second writer of one new key gets the first's answer
+        error = unique_keys.taken(exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 _BECOME_TENANT = text("SELECT set_config('role', :role, true), set_config('tribe.workspace_id', :w, true)")
