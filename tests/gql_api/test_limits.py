@@ -117,3 +117,37 @@ async def test_only_admin_keys_introspect_and_get_suggestions_outside_developmen
     assert (await graphql(http, introspection, admin_key))["data"]["__schema"]["queryType"]["name"] == "Query"
     assert "Did you mean 'displayName'?" in (await graphql(http, typo, admin_key))["errors"][0]["message"]
     assert (await graphql(http, introspection, analyst_key))["errors"]
+
+
+def _doubling_fragments(levels: int, leaf: str = "__typename") -> str:
+    """{ ...F0 } with each fragment spreading the next one twice: 2^levels leaves once expanded."""
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
+    return f"{{ ...F0 }} {chain} fragment F{levels} on Query {{ {leaf} }}"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("leaf", "code"), [("__typename", "QUERY_TOO_COSTLY"),
+                                           ("a: viewer { role }", None)])
+async def test_fragments_spread_twice_per_level_are_measured_once_each(http, admin, leaf, code):
+    """Each fragment's cost, depth and aliases are worked out once: walking the
+    expanded document doubled the time per level (20 levels took 14 s and held
+    the worker; 60 would never end). The expanded size is refused."""
+    _, key = admin
+    body = await graphql(http, _doubling_fragments(60, leaf), key)
+    assert body["errors"]
+    if code:
+        assert body["errors"][0]["extensions"]["code"] == code
+    else:
+        assert any("aliases found" in e["message"] for e in body["errors"])
+    healthy = await http.get("/healthz")
+    assert healthy.status_code == 200
+
+
+async def test_depth_counts_through_fragments_as_before(http, admin):
+    _, key = admin
+    fragment = "fragment Deep on Customer { notes { edges { node { id } } } }"
+    ok = await graphql(http, "{ customers { edges { node { ...Deep } } } } " + fragment, key)
+    assert "errors" not in ok, ok
+    nested = "{ customers { edges { node " + "{ a " * 10 + "{ ...Deep }" + " }" * 10 + " } } } " + fragment
+    body = await graphql(http, nested, key)
+    assert any("exceeds maximum operation depth of 12" in e["message"] for e in body["errors"])
