@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from strawberry import UNSET
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from cross_web import HTTPException  # what strawberry 0.341 raises for a request it refuses
 
 from domain.db import make_engine, make_read_engine
 from domain.migrate import SchemaOutOfDate, require_latest
@@ -26,7 +28,7 @@ from domain.scoring_pipeline import warm_up as warm_up_scoring
 from gql_api.context import Context
 from gql_api.hub import Hub
 from gql_api.known_keys import KnownKeys
-from gql_api.limits import BodySizeLimit, RateLimit
+from gql_api.http_guards import CODES, GRAPHQL_RESPONSE, BodySizeLimit, RateLimit, error_body, media_type
 from gql_api.observability import RequestLog, metrics_endpoint
 from gql_api.recent import Recent
 from gql_api.scheduler import campaign_tick, refit_all, refresh_time_windows, run_every
@@ -37,8 +39,6 @@ from gql_api.webhook_dispatcher import run_dispatcher
 # Encoded subscription payloads, by the identity of the result data they encode
 # (the data object is kept alive with its encoding, so its id is not reused).
 encoded_payloads = Recent()
-
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 def to_json(data: object) -> str:
@@ -61,6 +61,31 @@ class TribeGraphQL(GraphQL):
         self.dev = dev
         self.hub: Hub | None = None
         self.known_keys = KnownKeys()
+
+    async def run(self, request, context=UNSET, root_value=UNSET):
+        """strawberry's refusals before execution (a body that is not JSON, a
+        method or media type it does not take) as GraphQL errors with a code,
+        where strawberry answers them in plain text."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if not isinstance(request, Request):
+                raise
+            return Response(error_body(CODES.get(exc.status_code, f"HTTP_{exc.status_code}"), exc.reason),
+                            exc.status_code, media_type=media_type(request.headers.get("accept", "")))
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A request body: UTF-8 (a stray byte made json.loads raise what
+        strawberry turns into a 500), nested no deeper than Python's stack."""
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise HTTPException(400, "the request body is not valid UTF-8") from None
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise HTTPException(400, "the request body's JSON nests too deep") from None
 
     def encode_json(self, data: object) -> str:
         """A subscription message whose payload is a result shared by several

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import re
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MICROSECOND = datetime.timedelta(microseconds=1)
@@ -13,6 +14,17 @@ _MICROSECOND = datetime.timedelta(microseconds=1)
 
 class MalformedId(ValueError):
     pass
+
+
+# What Tribe writes into ids and cursors: ASCII decimal without leading zeros
+# or sign, within PostgreSQL's bigint. Anything else ("0312", Persian digits,
+# 2^63) would be read as another number, or overflow the database's type.
+_WHOLE = re.compile(r"-?(0|[1-9][0-9]*)")
+_BIGINT = range(-2**63, 2**63)
+
+
+def _canonical_number(text: str) -> bool:
+    return _WHOLE.fullmatch(text) is not None and int(text) in _BIGINT
 
 
 def to_global_id(type_name: str, pk: int) -> str:
@@ -24,7 +36,9 @@ def from_global_id(global_id: str, expected_type: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
         type_name, _, pk = raw.partition(":")
-        if type_name != expected_type or not pk.isdigit():
+        # Only the spelling Tribe gives an id names it: no other base64 of it, no other digits.
+        if type_name != expected_type or not _canonical_number(pk) or pk.startswith("-") \
+                or to_global_id(type_name, int(pk)) != global_id:
             raise ValueError
         return int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -41,7 +55,9 @@ def from_cursor(cursor: str, count: int) -> list[str]:
         parts = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         parts = []
-    if len(parts) != count:
+    # Its whole numbers are ids, sequence numbers and microseconds: bigints, as Tribe wrote them.
+    if len(parts) != count or not all(p.isascii() and (_canonical_number(p) or not re.fullmatch(r"[-+ 0-9]+", p))
+                                      for p in parts):
         raise MalformedId(f"{cursor!r} is not a cursor of this list")
     return parts
 

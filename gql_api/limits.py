@@ -5,8 +5,8 @@
   once per object it may be asked for, and a list field's page size (`first`,
   default 20, a variable counts as the maximum 100) multiplies everything below
   it; each fragment measured once (OperationShape);
-- request bodies over `MAX_BODY_BYTES` are refused before they are read whole;
-- requests per API key are rate-limited (token bucket, per server process);
+- text that PostgreSQL cannot store (NUL, unpaired surrogates) is refused
+  before execution, in literals and variables alike;
 - outside development mode, only ADMIN keys may introspect the schema or get
   "Did you mean ...?" hints: others learn the schema from the published
   contract, not by probing.
@@ -17,24 +17,23 @@ error mask (schema.py) lets them through.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from graphql import (
     FieldNode,
     GraphQLError,
+    GraphQLSyntaxError,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationRule,
     VariableNode,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 MAX_DEPTH = 12
@@ -43,8 +42,6 @@ MAX_TOKENS = 3000
 MAX_COST = 50_000
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
-MAX_BODY_BYTES = 1 << 20
-MAX_BUCKETS = 10_000  # rate-limit buckets kept before idle ones are dropped
 
 
 @dataclass(frozen=True)
@@ -136,7 +133,50 @@ def _page(field: FieldNode) -> int:
     return _LIST_SIZES.get(field.name.value, 1)
 
 
-_RULES = (OperationShape,)
+# PostgreSQL's text holds neither NUL nor half a UTF-16 pair (JSON and GraphQL
+# escapes can spell both); refused here, they cannot reach a query or a write.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_UNSTORABLE_TEXT = "text may not contain NUL characters (\\u0000) or unpaired surrogates (\\ud800-\\udfff)"
+
+
+class StorableText(ValidationRule):
+    """Every string literal of the document can be stored."""
+
+    def enter_string_value(self, node: StringValueNode, *_args) -> None:
+        if _UNSTORABLE.search(node.value):
+            self.report_error(GraphQLError(_UNSTORABLE_TEXT, node, extensions={"code": "BAD_USER_INPUT"}))
+
+
+def unstorable_text_at(value: object) -> str | None:
+    """The path of the first string (or key) in `value` that cannot be stored,
+    or None; walked without recursion, so nesting cannot exhaust the stack."""
+    pending = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return path
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                inner_path = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and _UNSTORABLE.search(key):
+                    return inner_path
+                pending.append((inner_path, inner))
+        elif isinstance(item, list):
+            pending.extend((f"{path}.{i}", inner) for i, inner in enumerate(item))
+    return None
+
+
+def _refuse_variable(path: str) -> type[ValidationRule]:
+    """A rule that refuses the operation because of variable text at `path`
+    (made only for such a request: variables are not in the cached document;
+    named for the path, as the validation cache tells rules apart by name)."""
+    def enter_document(rule: ValidationRule, *_args) -> None:
+        rule.report_error(GraphQLError(f"variable ${path}: {_UNSTORABLE_TEXT}", extensions={"code": "BAD_USER_INPUT"}))
+    return type(f"UnstorableVariable({path})", (ValidationRule,), {"enter_document": enter_document})
+
+
+_RULES = (OperationShape, StorableText)
 _CLOSED_RULES = (NoSchemaIntrospectionCustomRule, *_RULES)
 
 
@@ -152,88 +192,13 @@ class QueryLimits(SchemaExtension):
         context.parse_options["max_tokens"] = MAX_TOKENS
         closed = not getattr(context.context, "schema_open", True)
         context.validation_rules = (*context.validation_rules, *(_CLOSED_RULES if closed else _RULES))
-        yield
+        if (unstorable := unstorable_text_at(context.variables)) is not None:
+            context.validation_rules = (*context.validation_rules, _refuse_variable(unstorable))
+        try:
+            yield
+        except GraphQLSyntaxError as error:  # the document cache parses, and its parse errors come through here
+            error.extensions = error.extensions or {"code": "GRAPHQL_PARSE_FAILED"}
+            raise
         if closed:
             for error in [*(context.pre_execution_errors or ()), *(getattr(context.result, "errors", None) or ())]:
                 error.message = error.message.split(" Did you mean")[0]
-
-
-class BodySizeLimit:
-    """ASGI middleware: 413 for a request body over `limit` bytes, declared or streamed."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send)
-            return
-        received = 0
-
-        async def guarded() -> dict:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, guarded, send)
-        except _BodyTooLarge:
-            await _too_large(send)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _too_large(send: Send) -> None:
-    await _refuse(send, 413, "PAYLOAD_TOO_LARGE", "request body too large")
-
-
-async def _refuse(send: Send, status: int, code: str, message: str,
-                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *(headers or [])]})
-    await send({"type": "http.response.body", "body": body})
-
-
-class RateLimit:
-    """ASGI middleware: a token bucket per API key (per process) on /graphql;
-    over the limit a request gets 429 with Retry-After and code RATE_LIMITED.
-    Keys are told apart by a hash of the Authorization header, so no database
-    work is spent on a request that is refused."""
-
-    def __init__(self, app: ASGIApp, per_second: float = 50.0, burst: int = 100):
-        self.app = app
-        self.per_second = per_second
-        self.burst = burst
-        self.buckets: dict[bytes, tuple[float, float]] = {}  # key hash -> (tokens, last refill)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/graphql":
-            await self.app(scope, receive, send)
-            return
-        credential = dict(scope.get("headers", [])).get(b"authorization", b"")
-        key = hashlib.sha256(credential).digest()
-        now = time.monotonic()
-        tokens, last = self.buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
-        if tokens < 1.0:
-            self.buckets[key] = (tokens, now)
-            await _refuse(send, 429, "RATE_LIMITED", "too many requests for this API key",
-                          [(b"retry-after", str(max(1, round((1.0 - tokens) / self.per_second))).encode())])
-            return
-        self.buckets[key] = (tokens - 1.0, now)
-        if len(self.buckets) > MAX_BUCKETS:  # forget idle keys (their buckets are full again anyway)
-            idle = now - self.burst / self.per_second
-            self.buckets = {k: v for k, v in self.buckets.items() if v[1] > idle}
-        await self.app(scope, receive, send)

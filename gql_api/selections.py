@@ -28,7 +28,7 @@ def first_page_size(info: Info, name: str) -> int | None:
     if len(found) != 1:
         return None
     raw: GraphQLResolveInfo = info._raw_info
-    arguments = {a.name.value: a.value for a in found[0].arguments}
+    arguments = {a.name.value: a.value for a in found[0].arguments or ()}  # None without arguments
     if _value(arguments.get("after"), raw) is not None:
         return None
     first = arguments.get("first")

@@ -27,7 +27,7 @@ def event_cursor(seq: int) -> str:
 def event_position(cursor: str) -> int:
     """The seq inside a cursor; ValueError or MalformedId if it is not one."""
     kind, seq = from_cursor(cursor, 2)
-    if kind != "event":
+    if kind != "event" or int(seq) < 0:
         raise ValueError(cursor)
     return int(seq)
 

@@ -99,6 +99,42 @@ async def test_each_key_is_rate_limited_on_its_own(engine, admin):
     assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED" and refused.headers["retry-after"]
 
 
+async def test_a_second_authorization_header_neither_bypasses_the_limit_nor_authenticates(engine, admin):
+    """The limiter once counted the last Authorization header and
+    authentication read the first: a new random second header made every
+    request a new bucket (300 requests, none throttled)."""
+    import httpx
+
+    from gql_api.app import create_app
+
+    _, key = admin
+    app = create_app(engine, rate_per_second=1.0, rate_burst=3)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        answers = [await client.post("/graphql", json={"query": "{ viewer { role } }"},
+                                     headers=[("Authorization", f"Bearer {key}"), ("Authorization", f"Bearer x{i}")])
+                   for i in range(20)]
+        throttled = [(await client.post("/graphql", json={"query": "{ viewer { role } }"},
+                                        headers={"Authorization": f"Bearer {key}"})).status_code for _ in range(5)]
+    assert {a.status_code for a in answers} == {400}
+    assert answers[0].json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert throttled[:3] == [200, 200, 200] and throttled[3:] == [429, 429]
+    assert (await client_429_type(app, key)) == "application/graphql-response+json; charset=utf-8"
+
+
+async def client_429_type(app, key: str) -> str:
+    """The media type of a 429 for a client that accepts only the GraphQL response type."""
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        for _ in range(10):
+            answer = await client.post("/graphql", json={"query": "{ viewer { role } }"},
+                                       headers={"Authorization": f"Bearer {key}",
+                                                "Accept": "application/graphql-response+json"})
+            if answer.status_code == 429:
+                return answer.headers["content-type"]
+    return "never throttled"
+
+
 async def test_only_admin_keys_introspect_and_get_suggestions_outside_development(http, engine, admin):
     workspace, admin_key = admin
     async with unit_of_work(engine) as conn:
