@@ -102,9 +102,11 @@ class TribeGraphQL(GraphQL):
     async def get_context(self, request, response) -> Context:
         if isinstance(request, Request) and GRAPHQL_RESPONSE in request.headers.get("accept", ""):
             request.state.graphql_response = response
-        api_key = await self.known_keys.authenticate(self.engine, request.headers.get("authorization"))
+        header = request.headers.get("authorization")
+        api_key = await self.known_keys.authenticate(self.engine, header)
         return Context(engine=self.engine, api_key=api_key, hub=self.hub, request=request, dev=self.dev,
-                       customer_token=request.headers.get("x-customer-token"), read_engine=self.read_engine)
+                       customer_token=request.headers.get("x-customer-token"), read_engine=self.read_engine,
+                       key_sent=bool(header))
 
     async def process_result(self, request, result):
         """A client that accepts application/graphql-response+json gets the
@@ -134,11 +136,13 @@ class TribeGraphQL(GraphQL):
         header = params.get("Authorization") or params.get("authorization")
         if context.api_key is None and isinstance(header, str):
             context.api_key = await self.known_keys.authenticate(self.engine, header)
+            context.key_sent = True
         if isinstance(params.get("customerToken"), str):
             context.customer_token = params["customerToken"]
         if context.api_key is None:
-            raise ConnectionRejectionError({"reason": "an API key is required: send Authorization: Bearer <key> "
-                                                      "in connection_init's payload"})
+            raise ConnectionRejectionError({"reason": "this API key is not valid or was revoked" if context.key_sent
+                                            else "an API key is required: send Authorization: Bearer <key> in "
+                                                 "connection_init's payload"})
 
 
 def tune_garbage_collection() -> None:

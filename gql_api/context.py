@@ -32,6 +32,8 @@ class Context:
     customer_token: str | None = None
     # The API's read-only connections (domain.db.make_read_engine).
     read_engine: AsyncEngine | None = None
+    # Whether the request sent a key at all: one that was sent but did not authenticate is not valid or revoked.
+    key_sent: bool = False
 
     @property
     def schema_open(self) -> bool:

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.permission import BasePermission
 
 from domain.vocab import Role
 
 
+UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
+
+
 class IsAuthenticated(BasePermission):
     message = "an API key is required: send `Authorization: Bearer <key>`"
-    error_extensions = {"code": "UNAUTHENTICATED"}
+    error_extensions = UNAUTHENTICATED
 
     def has_permission(self, source: Any, info, **kwargs: Any) -> bool:
-        return info.context.api_key is not None
+        if info.context.api_key is not None:
+            return True
+        if info.context.key_sent:  # the same code, and a message that says what is wrong
+            raise GraphQLError("this API key is not valid or was revoked", extensions=UNAUTHENTICATED)
+        return False
 
 
 def role_in(*roles: Role) -> list[type[BasePermission]]:

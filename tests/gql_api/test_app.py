@@ -36,11 +36,13 @@ async def test_health_and_readiness(http):
     assert ready.status_code == 200 and ready.json() == {"ready": True}
 
 
-async def test_no_key_or_a_wrong_key_is_unauthenticated(http):
-    for key in (None, "tribe_not-a-real-key", "garbage"):
+async def test_no_key_or_a_wrong_key_is_unauthenticated_and_the_message_says_which(http):
+    for key, says in ((None, "an API key is required"), ("tribe_not-a-real-key", "not valid or was revoked"),
+                      ("garbage", "not valid or was revoked")):
         body = await graphql(http, VIEWER, key)
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert says in body["errors"][0]["message"], (key, body)
 
 
 async def test_viewer_names_the_keys_workspace_and_role(http, admin):
@@ -61,6 +63,7 @@ async def test_revoked_key_stops_working(http, engine):
     while "errors" not in (body := await graphql(http, VIEWER, key)) and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert body["errors"][0]["message"] == "this API key is not valid or was revoked"
 
 
 async def test_customer_pages_walk_the_whole_workspace(http, engine, admin):
