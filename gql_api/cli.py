@@ -16,6 +16,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.vocab import Role
 
 DEMO_WORKSPACE = "demo"
+QUICKSTART_KEY = "quickstart"  # the name of the admin key `serve --quickstart` prints
 SCORING_SETTINGS = {
     "cost_per_staff_minute": (float, "staff cost per minute in the workspace currency (default: an hour costs the "
                                      "median order)"),
@@ -155,8 +156,29 @@ async def _demo(args) -> None:
 
 # --- score -------------------------------------------------------------------
 
-async def _score(args) -> None:
+def _kernels_note() -> None:
+    """Say so when the scoring kernels will be compiled first (half a minute of
+    silence otherwise, once per machine)."""
+    from scoring.config import compiled_on_disk
+
+    if not compiled_on_disk():
+        print("compiling the scoring kernels first: a one-time cost on this machine (about 30 s; the compiled "
+              "code is kept in scoring/__pycache__)", flush=True)
+
+
+async def score_with_progress(engine, workspace, refit: bool = False):
+    """A full rescoring of `workspace` with a progress bar; its report."""
     from domain.scoring_pipeline import rescore_workspace
+
+    _kernels_note()
+    with tqdm(total=4, desc=f"score {workspace.slug}", unit="step") as bar:
+        def step(label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update(1)
+        return await rescore_workspace(engine, workspace.id, refit=refit, progress=step)
+
+
+async def _score(args) -> None:
     from domain.tables import workspaces
     from domain.workspaces import get_workspace
 
@@ -168,16 +190,11 @@ async def _score(args) -> None:
                 rows = await conn.execute(workspaces.select().order_by(workspaces.c.id))
                 targets = [await get_workspace(conn, r.slug) for r in rows]
         for workspace in targets:
-            with tqdm(total=4, desc=f"score {workspace.slug}", unit="step") as bar:
-                def step(label: str) -> None:
-                    bar.set_postfix_str(label)
-                    bar.update(1)
-                try:
-                    report = await rescore_workspace(engine, workspace.id, refit=args.refit, progress=step)
-                except ValueError as exc:
-                    bar.close()
-                    print(f"{workspace.slug}: not scored: {exc}")
-                    continue
+            try:
+                report = await score_with_progress(engine, workspace, args.refit)
+            except ValueError as exc:
+                print(f"{workspace.slug}: not scored: {exc}")
+                continue
             bg, gg = report.context.bgnbd, report.context.gamma_gamma
             timing = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
             print(f"{workspace.slug}: {report.customers:,} customers, {report.purchases:,} purchases ({timing})")
@@ -236,27 +253,63 @@ async def _add_demo_campaign(engine, workspace_id: int) -> None:
 
 
 async def _prepare_quickstart(args) -> str:
-    """Migrate, load and score the demo store on first run, and mint an admin key."""
-    from domain.workspaces import create_key, find_workspace
+    """Migrate, load and score the demo store on first run (and finish a first
+    run that was interrupted), and mint the admin key: a new one each run, the
+    previous quickstart key revoked."""
+    from domain.workspaces import find_workspace
 
     async def run(engine):
         await migrate.upgrade(engine)
         async with db.unit_of_work(engine) as conn:
             found = await find_workspace(conn, DEMO_WORKSPACE)
         if found is None:
-            from domain.scoring_pipeline import rescore_workspace
-
             print(f"first run: loading the demo store ({args.demo_customers:,} customers) and scoring it…")
             await load_demo(engine, DEMO_WORKSPACE, args.demo_customers, seed=7)
-            async with db.unit_of_work(engine) as conn:
-                workspace = await find_workspace(conn, DEMO_WORKSPACE)
-            await rescore_workspace(engine, workspace.id)
-            await _add_demo_campaign(engine, workspace.id)
         async with db.unit_of_work(engine) as conn:
             workspace = await find_workspace(conn, DEMO_WORKSPACE)
-            key, _ = await create_key(conn, workspace.id, Role.ADMIN, "quickstart")
-        return key
+            unfinished = await _unfinished_demo(conn, workspace.id)
+        if "scores" in unfinished:
+            if found is not None:
+                print("the demo store has purchases but no scores (an earlier first run was interrupted): scoring "
+                      "it now…")
+            await score_with_progress(engine, workspace)
+        if "campaign" in unfinished:
+            await _add_demo_campaign(engine, workspace.id)
+        async with db.unit_of_work(engine) as conn:
+            return await _rotate_quickstart_key(conn, workspace.id)
     return await _with_engine(run)
+
+
+async def _unfinished_demo(conn, workspace_id: int) -> set[str]:
+    """What a first run left undone: "scores" (purchases, but no models or a
+    buyer without scores), "campaign" (the finished demo campaign)."""
+    from sqlalchemy import exists, select
+
+    from domain.tables import campaigns, customer_scores, model_fits, purchases
+
+    left = set()
+    scored = await conn.scalar(select(exists().where(model_fits.c.workspace_id == workspace_id,
+                                                     model_fits.c.model == "context")))
+    unscored_buyer = await conn.scalar(select(exists().where(
+        purchases.c.workspace_id == workspace_id,
+        ~exists().where(customer_scores.c.workspace_id == workspace_id,
+                        customer_scores.c.customer_id == purchases.c.customer_id))))
+    if not scored or unscored_buyer:
+        left.add("scores")
+    if not await conn.scalar(select(exists().where(campaigns.c.workspace_id == workspace_id))):
+        left.add("campaign")
+    return left
+
+
+async def _rotate_quickstart_key(conn, workspace_id: int) -> str:
+    """One quickstart key at a time: the ones earlier runs printed are revoked."""
+    from domain.workspaces import create_key, list_keys, revoke_key
+
+    for old in await list_keys(conn, workspace_id):
+        if old.name == QUICKSTART_KEY and old.revoked_at is None:
+            await revoke_key(conn, workspace_id, old.id)
+    key, _ = await create_key(conn, workspace_id, Role.ADMIN, QUICKSTART_KEY)
+    return key
 
 
 def _serve(args) -> None:
@@ -279,7 +332,8 @@ def _serve(args) -> None:
     url = f"http://{args.host}:{args.port}/graphql"
     print(f"Tribe GraphQL API: {url}")
     if key:
-        print(f"admin API key for workspace '{DEMO_WORKSPACE}' (send as `Authorization: Bearer <key>`):\n{key}")
+        print(f"admin API key for workspace '{DEMO_WORKSPACE}' (send as `Authorization: Bearer <key>`; a new one "
+              f"each run, the previous run's revoked):\n{key}")
     sys.stdout.flush()
     # No permessage-deflate: subscription messages are a few hundred bytes, and
     # compressing each one cost more CPU than the rest of sending it.

@@ -1,5 +1,6 @@
 """The `tribe` command as a user runs it: help, migrate, workspaces, keys, import, serve's schema check."""
 
+import argparse
 import os
 import subprocess
 import sys
@@ -106,3 +107,37 @@ def test_demo_then_score(empty_database_url):
     assert "d: 500 customers" in scored and "BG/NBD r=" in scored and "Gamma-Gamma p=" in scored
     again = tribe("demo", "--customers", "10", "--workspace", "d", database_url=url, check=False)
     assert again.returncode == 1 and "exists already" in again.stderr
+
+
+async def test_a_quickstart_finishes_an_interrupted_first_run_and_keeps_one_key(empty_database_url, monkeypatch,
+                                                                                capsys):
+    """A first `make run` stopped after loading the demo store left it
+    unscored, and the next run served it so (scores null, segments empty);
+    each run also added another admin key."""
+    from domain import migrate
+    from domain.db import make_engine, unit_of_work
+    from domain.tables import api_keys, campaigns, customer_scores, model_fits
+    from gql_api import cli
+    from sqlalchemy import func, select
+
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        await migrate.upgrade(engine)
+        await cli.load_demo(engine, cli.DEMO_WORKSPACE, 300, seed=7, quiet=True)  # ... and then Ctrl-C
+        args = argparse.Namespace(demo_customers=300)
+        first = await cli._prepare_quickstart(args)
+        said = capsys.readouterr().out
+        assert "no scores (an earlier first run was interrupted)" in said and "a finished campaign" in said
+        second = await cli._prepare_quickstart(args)
+        assert "interrupted" not in capsys.readouterr().out and second != first
+        async with unit_of_work(engine) as conn:
+            assert await conn.scalar(select(func.count()).select_from(model_fits)
+                                     .where(model_fits.c.model == "context")) == 1
+            assert await conn.scalar(select(func.count()).select_from(customer_scores)) == 300
+            assert await conn.scalar(select(func.count()).select_from(campaigns)) == 1
+            live = await conn.scalar(select(func.count()).select_from(api_keys).where(
+                api_keys.c.name == cli.QUICKSTART_KEY, api_keys.c.revoked_at.is_(None)))
+        assert live == 1
+    finally:
+        await engine.dispose()
