@@ -161,7 +161,8 @@ def tune_garbage_collection() -> None:
 def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None,
                rate_per_second: float = 50.0, rate_burst: int = 100, allowed_origins: list[str] | None = None,
                segment_refresh_minutes: float | None = 60.0, webhooks: bool = True,
-               warm_up: bool = False, campaign_tick_seconds: float | None = 30.0) -> Starlette:
+               warm_up: bool = False, campaign_tick_seconds: float | None = 30.0,
+               metrics_token: str | None = None) -> Starlette:
     """The app; without an engine it connects to the configured database at
     start-up. With `refit_hours`, every workspace is refitted that often. Each
     API key may send `rate_per_second` requests a second (bursts of `rate_burst`).
@@ -170,7 +171,8 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
     every `segment_refresh_minutes`, and campaigns' dates, joiners and expired
     reservations seen to every `campaign_tick_seconds`. With `webhooks`, this
     process also delivers webhooks. With `warm_up`, the scoring kernels are loaded before the app
-    serves (domain.scoring_pipeline.warm_up)."""
+    serves (domain.scoring_pipeline.warm_up). /metrics answers requests bearing
+    `metrics_token` (any request in development mode)."""
     state: dict[str, AsyncEngine] = {}
 
     @contextlib.asynccontextmanager
@@ -230,7 +232,7 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
                 Route("/healthz", healthz),
-                Route("/readyz", readyz), Route("/metrics", metrics_endpoint(pools))],
+                Route("/readyz", readyz), Route("/metrics", metrics_endpoint(pools, metrics_token, dev))],
         middleware=[Middleware(RequestLog), Middleware(RateLimit, per_second=rate_per_second, burst=rate_burst),
                     Middleware(BodySizeLimit)],
         lifespan=lifespan,

@@ -4,10 +4,18 @@ Metrics are per process (each uvicorn worker serves its own /metrics, as the
 Prometheus client libraries do without a shared store): GraphQL operations by
 name with their latency and errors, HTTP responses by status, and the
 database pools in use.
+
+/metrics shows every workspace's traffic, so it is not for API keys: it
+answers a request bearing the metrics token (TRIBE_METRICS_TOKEN), or anyone
+in development mode, and 404 otherwise. Labels hold only what the server
+knows: its own routes (`other` for any other path) and the names of the
+operations requests ran (each a GraphQL name; past MAX_OPERATIONS of them,
+`other`), so a client can neither forge a line nor grow the series forever.
 """
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import json
 import logging
@@ -17,12 +25,14 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 log = logging.getLogger("tribe.requests")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+MAX_OPERATIONS = 200  # operation names with series of their own
 
 # Request ids made up here: this process's random half and a counter. A
 # uuid4 for each request asked the kernel for random bytes every time.
@@ -43,6 +53,8 @@ class Metrics:
         self.latency_sum: dict[str, float] = defaultdict(float)
 
     def observe_operation(self, name: str, seconds: float, failed: bool) -> None:
+        if name not in self.operations and len(self.operations) >= MAX_OPERATIONS:
+            name = "other"
         self.operations[name] += 1
         self.latency_sum[name] += seconds
         for i, bound in enumerate(BUCKETS):
@@ -76,6 +88,17 @@ class Metrics:
 METRICS = Metrics()
 
 
+def _operation_name(context) -> str:
+    """The name of the operation the document holds and the request ran: the
+    request's `operationName` alone may be any text, until it names one."""
+    wanted = context.operation_name
+    document = context.graphql_document
+    if not wanted or document is None:
+        return "anonymous" if document is not None else "unparsed"
+    named = any(getattr(d, "name", None) is not None and d.name.value == wanted for d in document.definitions)
+    return wanted if named else "unknown"
+
+
 class OperationMetrics(SchemaExtension):
     """Times each GraphQL operation and counts the ones that returned errors."""
 
@@ -83,7 +106,7 @@ class OperationMetrics(SchemaExtension):
         started = time.perf_counter()
         yield
         context = self.execution_context
-        name = context.operation_name or "anonymous"
+        name = _operation_name(context)
         failed = bool(context.result and context.result.errors) or bool(getattr(context, "pre_execution_errors", None))
         METRICS.observe_operation(name, time.perf_counter() - started, failed)
 
@@ -114,12 +137,18 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            METRICS.requests[(scope["path"], status)] += 1
+            METRICS.requests[(scope["path"] if scope["path"] in ROUTES else "other", status)] += 1
             log.info(json.dumps({"request_id": request_id, "method": scope["method"], "path": scope["path"],
                                  "status": status, "ms": round((time.perf_counter() - started) * 1e3, 2)}))
 
 
-def metrics_endpoint(pools: Callable[[], dict[str, tuple[int, int]]]):
-    async def metrics(request: Request) -> PlainTextResponse:
+def metrics_endpoint(pools: Callable[[], dict[str, tuple[int, int]]], token: str | None, dev: bool):
+    """/metrics for the bearer of `token` (anyone in development mode); 404 to everyone else."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def metrics(request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode()
+        if not dev and (expected is None or not hmac.compare_digest(given, expected)):
+            return PlainTextResponse("Not Found", status_code=404)
         return PlainTextResponse(METRICS.render(pools()), media_type="text/plain; version=0.0.4")
     return metrics

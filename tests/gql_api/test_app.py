@@ -4,6 +4,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from domain.db import unit_of_work
@@ -15,6 +16,13 @@ from gql_api.ids import to_global_id
 from gql_api.known_keys import KEY_CACHE_SECONDS
 from tests.gql_api.conftest import graphql
 from tests.helpers import new_workspace
+
+METRICS_TOKEN = "scrape-me"
+
+
+@pytest.fixture(scope="module")
+def app_options() -> dict:
+    return {"metrics_token": METRICS_TOKEN}
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -170,8 +178,28 @@ async def test_metrics_and_request_ids(http, admin):
     assert response.headers["x-request-id"] == "trace-123"
     assert (await http.get("/healthz")).headers["x-request-id"]  # made up when the client sent none
     await graphql(http, "query Broken { customers(first: 1000) { totalCount } }", key)
-    text = (await http.get("/metrics")).text
+    text = (await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})).text
     assert 'tribe_graphql_operations_total{operation="Probe"}' in text
     assert 'tribe_graphql_errors_total{operation="Broken"} ' in text
     assert 'tribe_graphql_duration_seconds_count{operation="Probe"}' in text
     assert "tribe_db_pool_connections_in_use" in text and "tribe_db_read_pool_size 10" in text
+
+
+async def test_metrics_are_for_the_metrics_token_and_hold_no_label_a_client_wrote(http, admin):
+    """/metrics was open to anyone, an unknown path went into a label as
+    sent (a forged metric line), and every path and operation name a client
+    made up added a series for good."""
+    _, key = admin
+    for refused in ({}, {"Authorization": f"Bearer {key}"}, {"Authorization": "Bearer wrong"}):
+        assert (await http.get("/metrics", headers=refused)).status_code == 404
+    await http.get("/x%22%7D%201%0Ainjected_metric%7Ba%3D%22")  # decoded: /x"} 1 newline injected_metric{a="
+    for i in range(3):
+        await http.get(f"/made-up-{i}")
+    await http.post("/graphql", json={"query": "query Real { viewer { role } }",
+                                      "operationName": 'Real"} 1\nforged{x="'},
+                    headers={"Authorization": f"Bearer {key}"})
+    text = (await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})).text
+    assert "injected_metric" not in text and "forged" not in text and "made-up" not in text
+    assert 'path="other",status="404"' in text
+    assert all(line.startswith(("#", "tribe_")) for line in text.splitlines())
+
