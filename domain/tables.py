@@ -114,6 +114,8 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True)),
     # INTEGRATOR keys see email and phone only with this grant (the other roles by their role).
     Column("contact_details", Boolean, nullable=False, server_default="false"),
+    # INTEGRATOR keys read staff's notes only with this grant (the other staff roles by their role).
+    Column("notes", Boolean, nullable=False, server_default="false"),
     ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
     _one_of("role", vocab.Role),
 )

@@ -46,6 +46,8 @@ class ApiKey:
     revoked_at: datetime | None
     # Granted to an INTEGRATOR key: it sees email and phone unmasked.
     contact_details: bool = False
+    # Granted to an INTEGRATOR key: it reads staff's notes.
+    notes: bool = False
 
 
 def hash_key(key: str) -> bytes:
@@ -116,20 +118,21 @@ async def get_workspace(conn: AsyncConnection, slug: str) -> Workspace:
 
 
 async def create_key(conn: AsyncConnection, workspace_id: int, role: Role, name: str = "",
-                     contact_details: bool = False) -> tuple[str, ApiKey]:
+                     contact_details: bool = False, notes: bool = False) -> tuple[str, ApiKey]:
     """Returns the key itself (to show once) and its stored record. Only an
-    INTEGRATOR key takes the `contact_details` grant: the other roles see
-    contact details, or not, by their role."""
-    if contact_details and role is not Role.INTEGRATOR:
-        raise DomainError(ErrorCode.INVALID, "contact_details",
-                          f"only integrator keys take the contact details grant; {role.value} keys see them by role")
+    INTEGRATOR key takes the `contact_details` and `notes` grants: the other
+    roles see contact details and notes, or not, by their role."""
+    for grant, given in (("contact details", contact_details), ("notes", notes)):
+        if given and role is not Role.INTEGRATOR:
+            raise DomainError(ErrorCode.INVALID, grant.replace(" ", "_"),
+                              f"only integrator keys take the {grant} grant; {role.value} keys see them by role")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     prefix = key[: len(KEY_PREFIX) + 6]
     row = (
         await conn.execute(
             insert(api_keys)
             .values(workspace_id=workspace_id, role=role.value, name=name or role.value, prefix=prefix,
-                    key_hash=hash_key(key), contact_details=contact_details)
+                    key_hash=hash_key(key), contact_details=contact_details, notes=notes)
             .returning(*_KEY_COLUMNS)
         )
     ).one()
@@ -182,9 +185,10 @@ _KEY_COLUMNS = (
     api_keys.c.last_used_at,
     api_keys.c.revoked_at,
     api_keys.c.contact_details,
+    api_keys.c.notes,
 )
 
 
 def _api_key(row) -> ApiKey:
     return ApiKey(row.id, row.workspace_id, row.name, Role(row.role), row.prefix, row.created_at,
-                  row.last_used_at, row.revoked_at, row.contact_details)
+                  row.last_used_at, row.revoked_at, row.contact_details, row.notes)

@@ -107,16 +107,16 @@ async def _keys(args) -> None:
             workspace = await get_workspace(conn, args.workspace)
             if args.action == "create":
                 key, record = await create_key(conn, workspace.id, Role(args.role), args.name or "",
-                                               args.contact_details)
+                                               args.contact_details, args.notes)
                 print(f"created {record.role.value} key {record.id} for workspace {workspace.slug}; "
                       "it is shown only this once:")
                 print(key)
             elif args.action == "list":
-                print("id\trole\tname\tprefix\tcreated\tlast used\trevoked\tcontact details")
+                print("id\trole\tname\tprefix\tcreated\tlast used\trevoked\tcontact details\tnotes")
                 for k in await list_keys(conn, workspace.id):
                     print(f"{k.id}\t{k.role.value}\t{k.name}\t{k.prefix}…\t{k.created_at:%Y-%m-%d %H:%M}\t"
                           f"{k.last_used_at or '-'}\t{k.revoked_at or '-'}\t"
-                          f"{'granted' if k.contact_details else '-'}")
+                          f"{'granted' if k.contact_details else '-'}\t{'granted' if k.notes else '-'}")
             else:
                 record = await revoke_key(conn, workspace.id, args.id)
                 print(f"key {record.id} revoked at {record.revoked_at} (servers that have just seen it "
@@ -410,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", help="what the key is for")
     create.add_argument("--contact-details", action="store_true",
                         help="integrator keys only: see customers' email and phone unmasked")
+    create.add_argument("--notes", action="store_true", help="integrator keys only: read staff's notes")
     listing = keys_sub.add_parser("list", help="list a workspace's keys (never the keys themselves)")
     listing.add_argument("--workspace", required=True)
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")

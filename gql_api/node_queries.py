@@ -6,6 +6,7 @@ import base64
 import binascii
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from domain.campaigns.campaigns import campaigns_by_id
@@ -21,7 +22,7 @@ from gql_api.errors import bad_input
 from gql_api.ids import MalformedId, from_global_id
 from gql_api.node import Node
 from gql_api.notes.types import Note
-from gql_api.permissions import READERS
+from gql_api.permissions import READERS, ReadsNotes, reads_notes
 from gql_api.recording.types import Interaction, Purchase
 from gql_api.segments.types import Segment
 
@@ -55,6 +56,8 @@ def _parse(global_id: str) -> tuple[str, int]:
 
 async def _load(info: Info, ids: list[str]) -> list[Node | None]:
     wanted = [_parse(i) for i in ids]
+    if not reads_notes(info.context.api_key) and any(kind == "Note" for kind, _ in wanted):
+        raise GraphQLError(ReadsNotes.message, extensions=ReadsNotes.error_extensions)
     found: dict[tuple[str, int], Node] = {}
     async with info.context.transaction() as conn:
         for kind in {k for k, _ in wanted}:

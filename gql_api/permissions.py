@@ -40,6 +40,21 @@ def role_in(*roles: Role) -> list[type[BasePermission]]:
     return [IsAuthenticated, HasRole]
 
 
+class ReadsNotes(BasePermission):
+    """Notes are staff's working memory: staff roles read them; an INTEGRATOR
+    key only with the notes grant."""
+    message = "this API key may not read notes: an integrator key needs the notes grant (tribe keys create --notes)"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info, **kwargs: Any) -> bool:
+        return reads_notes(info.context.api_key)
+
+
+def reads_notes(api_key) -> bool:
+    return api_key is not None and (api_key.role in (Role.ADMIN, Role.ANALYST, Role.AGENT)
+                                    or (api_key.role is Role.INTEGRATOR and api_key.notes))
+
+
 # Who reads the workspace's customers, segments and analytics: everyone but
 # APP keys, which only see their signed-in customer (gql_api/signed_in.py).
 READERS = role_in(Role.ADMIN, Role.ANALYST, Role.AGENT, Role.INTEGRATOR)

@@ -20,6 +20,7 @@ from gql_api.limits import MAX_PAGE
 from gql_api.node import Node
 from gql_api.notes.types import Note, NoteConnection, NoteEdge, note_cursor, note_position
 from gql_api.pagination import Edge, PageInfo
+from gql_api.permissions import ReadsNotes
 from gql_api.recording.types import (Interaction, InteractionConnection, InteractionEdge, Purchase,
                                      PurchaseConnection, PurchaseEdge, history_position, interaction_cursor,
                                      purchase_cursor)
@@ -81,7 +82,9 @@ class Customer(Node):
         return when_loaded(info.context.loaders.segments_by_customer.load(self.pk),
                            lambda rows: [Segment.from_row(r) for r in rows])
 
-    @strawberry.field(description="Notes on the profile, pinned first, then newest first (at most 100 a page).")
+    @strawberry.field(permission_classes=[ReadsNotes],
+                      description="Notes on the profile, pinned first, then newest first (at most 100 a page). Staff "
+                                  "keys; an integrator key with the notes grant.")
     def notes(self, info: Info, first: int = 10, after: str | None = None) -> NoteConnection:
         return when_loaded(_page(info.context.loaders.notes_by_customer, self.pk, first, after, note_position),
                            partial(_note_page, first))

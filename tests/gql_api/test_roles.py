@@ -32,6 +32,8 @@ MATRIX = [
     ("customers", "{ customers(first: 1) { totalCount } }", READERS),
     ("customer", "query($id: ID!) { customer(id: $id) { id } }", READERS),
     ("node", "query($id: ID!) { node(id: $id) { id } }", READERS),
+    # Notes are staff's working memory: integrator keys read them only with the notes grant (below).
+    ("customer", "query($id: ID!) { customer(id: $id) { notes { edges { node { id } } } } }", {A, AN, AG}),
     ("analytics", "{ analytics { customers } }", READERS),
     ("scoringModels", "{ scoringModels { __typename } }", READERS),
     ("segments", "{ segments { key } }", READERS),
@@ -144,3 +146,19 @@ async def test_without_a_key_every_operation_is_unauthenticated(http, keyed):
     for operation, document, _ in MATRIX:
         body = await graphql(http, document, None, **({"id": customer_id} if "$id" in document else {}))
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", (operation, body)
+
+
+async def test_an_integrator_key_reads_notes_only_with_the_notes_grant(http, engine, keyed):
+    workspace, keys, customer_id = keyed
+    made = await graphql(http, 'mutation($id: ID!) { noteCreate(input: {customerId: $id, body: "Prefers calls"}) '
+                               '{ note { id } } }', keys[Role.ADMIN], id=customer_id)
+    note = made["data"]["noteCreate"]["note"]["id"]
+    async with unit_of_work(engine) as conn:
+        granted, _ = await create_key(conn, workspace.id, Role.INTEGRATOR, notes=True)
+    read = "query($id: ID!) { customer(id: $id) { notes { edges { node { body } } } } }"
+    assert "Prefers calls" in str(await graphql(http, read, granted, id=customer_id))
+    for document, variables in ((read, {"id": customer_id}), ("query($n: ID!) { node(id: $n) { id } }", {"n": note})):
+        refused = await graphql(http, document, keys[Role.INTEGRATOR], **variables)
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN" and "Prefers" not in str(refused)
+    assert (await graphql(http, "query($n: ID!) { node(id: $n) { id } }", granted, n=note))["data"]["node"]["id"] == note
+
