@@ -366,30 +366,43 @@ def looks_like_contact(query: str) -> bool:
 
 def _matches(workspace_id: int, query: str):
     """The customers matching a search, with their `score` (word similarity to
-    the normalised needle). The migration 0008 function `customer_search` finds
-    them through the trigram index when `workspace_id` is the transaction's
-    workspace (db.set_workspace); row-level security would have kept the index
-    out of a plain query."""
+    the normalised needle), and the needle. The migration 0008 function
+    `customer_search` finds them through the trigram index when `workspace_id`
+    is the transaction's workspace (db.set_workspace); row-level security would
+    have kept the index out of a plain query."""
     needle = normalize_search(query)
     if _PHONE_LIKE.match(needle):
         # "0912 345 6789" and "+98 912..." both end in the digits stored in E.164.
         needle = re.sub(r"\D", "", needle).lstrip("0")
-    return func.customer_search(workspace_id, needle).table_valued("customer_id", "score").alias("match")
+    return func.customer_search(workspace_id, needle).table_valued("customer_id", "score").alias("match"), needle
+
+
+def _without_contacts(needle: str):
+    """The match holds in the search text with the customer's email and phone
+    taken out: for a caller who may not see them, a search must not say whose
+    they are (a fragment at a time, it would spell an address out)."""
+    free = func.replace(func.replace(customers.c.search_text, func.lower(func.coalesce(customers.c.email, "")), ""),
+                        func.coalesce(customers.c.phone_e164, ""), "")
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return free.op("%>")(needle) | free.like(f"%{escaped}%", escape="\\")
 
 
 async def search_customers(conn: AsyncConnection, workspace_id: int, query: str, limit: int,
                            after: tuple[float, int] | None = None, where: CustomerFilter | None = None,
-                           with_scores: bool = False) -> list[SimpleNamespace]:
+                           with_scores: bool = False, contacts: bool = True) -> list[SimpleNamespace]:
     """Fuzzy search over names, company, email and phone, best match first (rows
     carry their `score`). The query goes through the same normalisation as the
     stored search form, so Arabic letters, diacritics and Persian digits find what
     was saved otherwise. `after` = (score, id) of the last row of the previous page.
-    Rows also carry `total`: on a first page, the number of all matches."""
-    match = _matches(workspace_id, query)
+    Rows also carry `total`: on a first page, the number of all matches.
+    Without `contacts`, emails and phones are not searched."""
+    match, needle = _matches(workspace_id, query)
     statement = (visible_customers(workspace_id, where, [*_page_columns(with_scores), match.c.score,
                                                          func.count().over().label("total")])
                  .join(match, match.c.customer_id == customers.c.id)
                  .order_by(match.c.score.desc(), customers.c.id).limit(limit))
+    if not contacts:
+        statement = statement.where(_without_contacts(needle))
     if after is not None:
         score = cast(after[0], REAL)
         statement = statement.where((match.c.score < score) | ((match.c.score == score) & (customers.c.id > after[1])))
@@ -397,10 +410,10 @@ async def search_customers(conn: AsyncConnection, workspace_id: int, query: str,
 
 
 async def count_matches(conn: AsyncConnection, workspace_id: int, query: str,
-                        where: CustomerFilter | None = None) -> int:
-    match = _matches(workspace_id, query)
-    return await conn.scalar(visible_customers(workspace_id, where, [func.count()])
-                             .join(match, match.c.customer_id == customers.c.id))
+                        where: CustomerFilter | None = None, contacts: bool = True) -> int:
+    match, needle = _matches(workspace_id, query)
+    statement = visible_customers(workspace_id, where, [func.count()]).join(match, match.c.customer_id == customers.c.id)
+    return await conn.scalar(statement if contacts else statement.where(_without_contacts(needle)))
 
 
 # --- writes -------------------------------------------------------------------

@@ -356,6 +356,16 @@ def depends_on_time(rule: dict) -> bool:
     return isinstance(body, dict) and "withinDays" in body
 
 
+def fields_read(rule: dict) -> set[str]:
+    """The profile and score fields the rule's conditions test."""
+    (key, body), = rule.items()
+    if key in ("and", "or"):
+        return set().union(*(fields_read(part) for part in body))
+    if key == "not":
+        return fields_read(body)
+    return {body["field"]} if key == "condition" else set()
+
+
 def uses_campaign_events(rule: dict) -> bool:
     """Whether the rule reads campaign engagement (so recording some must
     re-evaluate it for the customers engaged)."""

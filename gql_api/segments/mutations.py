@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from domain import segments
 from domain.vocab import Role, SegmentKind
+from gql_api.customers.contacts import require_readable_rule
 from gql_api.errors import UserError, attempt, input_pk
 from gql_api.permissions import role_in
 from gql_api.segments.rules import SegmentRuleInput, rule_to_domain
@@ -68,13 +69,18 @@ def _members(input: SegmentMembersInput) -> tuple[int, list[int]]:
 WRITERS = role_in(Role.ADMIN, Role.ANALYST)
 
 
+def _readable(info: Info, rule: dict) -> dict:
+    require_readable_rule(info.context.api_key, rule)
+    return rule
+
+
 @strawberry.type
 class SegmentMutations:
     @strawberry.mutation(permission_classes=WRITERS, description="Make a RULE segment (members computed at once) "
                                                                  "or an empty MANUAL one.")
     async def segment_create(self, info: Info, input: SegmentCreateInput) -> SegmentPayload:
         async def change(conn, workspace_id):
-            rule = rule_to_domain(input.rule) if input.rule else None
+            rule = _readable(info, rule_to_domain(input.rule)) if input.rule else None
             return await segments.create_segment(conn, workspace_id, input.name, SegmentKind(input.kind.value), rule,
                                                  input.description, input.key)
         return await _run(info, change)
@@ -82,7 +88,7 @@ class SegmentMutations:
     @strawberry.mutation(permission_classes=WRITERS, description="Rename, describe or change the rule.")
     async def segment_update(self, info: Info, input: SegmentUpdateInput) -> SegmentPayload:
         async def change(conn, workspace_id):
-            rule = rule_to_domain(input.rule) if input.rule else None
+            rule = _readable(info, rule_to_domain(input.rule)) if input.rule else None
             return await segments.update_segment(conn, workspace_id, input_pk(input.id, "Segment", "id"), input.name,
                                                  input.description, rule)
         return await _run(info, change)

@@ -12,6 +12,7 @@ from domain.customers import customers_by_id
 from domain.errors import DomainError, camel
 from gql_api.customers.types import Customer
 from gql_api.errors import bad_input
+from gql_api.customers.contacts import hidden_rule_fields, require_readable_rule
 from gql_api.ids import MalformedId, from_global_id
 from gql_api.permissions import READERS
 from gql_api.segments.rules import SegmentRuleInput, rule_to_domain
@@ -62,11 +63,12 @@ class SegmentQueries:
         return (await _segments(info, [segment_pk(id)])).get(segment_pk(id))
 
     @strawberry.field(permission_classes=READERS, description="Fields a rule can test and their operators.")
-    def segment_rule_fields(self) -> list[SegmentRuleField]:
+    def segment_rule_fields(self, info: Info) -> list[SegmentRuleField]:
+        hidden = hidden_rule_fields(info.context.api_key)
         return [SegmentRuleField(name=camel(f.name), type=RuleFieldType(f.type.value), description=f.description,
                                  operators=[op.upper() for op in segment_rules.OPERATORS[f.type]],
                                  choices=list(f.choices) or None)
-                for f in segment_rules.FIELDS.values()]
+                for f in segment_rules.FIELDS.values() if f.name not in hidden]
 
     @strawberry.field(permission_classes=READERS, description="Size, share, value and a sample of what a rule "
                                                               "would select, without saving it.")
@@ -75,8 +77,10 @@ class SegmentQueries:
             raise bad_input(f"sample must be between 0 and {segments.MAX_SAMPLE}")
         workspace_id = info.context.api_key.workspace_id
         try:
+            domain_rule = rule_to_domain(rule)
+            require_readable_rule(info.context.api_key, domain_rule)
             async with info.context.transaction() as conn:
-                found = await segments.preview(conn, workspace_id, rule_to_domain(rule), sample)
+                found = await segments.preview(conn, workspace_id, domain_rule, sample)
                 rows = await customers_by_id(conn, workspace_id, found.sample_ids)
         except DomainError as exc:
             raise bad_input(f"{exc.field}: {exc.message}" if exc.field else exc.message) from None

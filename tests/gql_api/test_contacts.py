@@ -65,3 +65,32 @@ async def test_integrators_without_the_grant_cannot_search_by_email_or_phone(htt
         assert [e["node"]["id"] for e in found["data"]["customers"]["edges"]][:1] == [customer_id], needle
     by_name = await graphql(http, search, keys["integrator"], q="Probe")
     assert customer_id in [e["node"]["id"] for e in by_name["data"]["customers"]["edges"]]
+
+
+ORACLE_EMAIL = "zhila.oracle@mailbox.example"
+PREVIEW = "query($rule: SegmentRuleInput!) { previewSegment(rule: $rule, sample: 5) { size sample { id } } }"
+SEARCH = "query($q: String!) { customers(search: $q) { totalCount edges { node { id } } } }"
+
+
+async def test_what_a_key_may_not_read_it_may_not_query_by_on_any_route(http, keys):
+    """The email oracle: a preview of `email STARTS_WITH "z"` (then "zh", "zhi",
+    ...) or a fuzzy search of the address's parts told an integrator, whose
+    emails are masked, whom an address belongs to, a letter at a time."""
+    created = await graphql(http, CREATE, keys["agent"], input={"firstName": "Nobody", "email": ORACLE_EMAIL})
+    customer_id = created["data"]["customerCreate"]["customer"]["id"]
+    for op, value in (("STARTS_WITH", "zhila"), ("EQ", ORACLE_EMAIL), ("CONTAINS", "oracle")):
+        rule = {"condition": {"field": "email", "op": op, "value": value}}
+        for nested in (rule, {"not": {"and": [rule]}}):
+            refused = await graphql(http, PREVIEW, keys["integrator"], rule=nested)
+            assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN" and refused["data"] is None, nested
+        allowed = await graphql(http, PREVIEW, keys["granted"], rule=rule)
+        assert allowed["data"]["previewSegment"]["size"] >= 1, allowed
+    for fragment in ("zhila.oracle", "mailbox", "zhila oracle mailbox"):
+        hidden = await graphql(http, SEARCH, keys["integrator"], q=fragment)
+        assert "errors" not in hidden and customer_id not in str(hidden), (fragment, hidden)
+        assert hidden["data"]["customers"]["totalCount"] == 0, fragment
+        seen = await graphql(http, SEARCH, keys["granted"], q=fragment)
+        assert customer_id in str(seen), fragment
+    fields = await graphql(http, "{ segmentRuleFields { name } }", keys["integrator"])
+    assert "email" not in {f["name"] for f in fields["data"]["segmentRuleFields"]}
+    assert customer_id in str(await graphql(http, SEARCH, keys["integrator"], q="Nobody"))  # names still are
