@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain import webhook_targets
 from domain.errors import DomainError, ErrorCode
 from domain.events import Event, EventKind, last_seq
 from domain.tables import segments, webhook_deliveries, webhook_endpoints
@@ -94,9 +95,14 @@ async def create_endpoint(conn: AsyncConnection, workspace_id: int, url: str, ev
         missing = [s for s in segment_ids if s not in found]
         if missing:
             raise DomainError(ErrorCode.NOT_FOUND, "segmentIds", f"no segment {missing[0]} in this workspace")
+    url = _clean_url(url)
+    try:
+        await webhook_targets.check_registered(url)
+    except webhook_targets.ForbiddenTarget as exc:
+        raise DomainError(ErrorCode.INVALID, "url", str(exc)) from None
     secret = "whsec_" + secrets.token_urlsafe(32)
     row = (await conn.execute(insert(webhook_endpoints).values(
-        workspace_id=workspace_id, url=_clean_url(url), secret=secret, event_kinds=_clean_kinds(event_kinds),
+        workspace_id=workspace_id, url=url, secret=secret, event_kinds=_clean_kinds(event_kinds),
         segment_ids=sorted(set(segment_ids)) if segment_ids else None, description=description,
         last_seq=await last_seq(conn, workspace_id)).returning(webhook_endpoints))).one()
     return row, secret

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain import webhooks
+from domain import webhook_targets, webhooks
 from domain.db import unit_of_work
 from domain.events import events_after
 from gql_api.ids import to_global_id
@@ -31,14 +32,29 @@ def _global(type_name: str, pk: int | None) -> str | None:
     return to_global_id(type_name, pk) if pk is not None else None
 
 
+def _pinned(url: str, address: str) -> tuple[str, dict, dict]:
+    """`url` with its host replaced by the address checked for it, the Host
+    header, and (HTTPS) the name TLS must verify: the connection goes where
+    the check looked, whatever the name resolves to a moment later."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc.rpartition("@")[2]}, extensions
+
+
 async def _post(client: httpx.AsyncClient, endpoint, event) -> tuple[int | None, str | None, float]:
     payload = webhooks.body(event, _global("Customer", event.customer_id), _global("Segment", event.segment_id))
     headers = {"Content-Type": "application/json", webhooks.SIGNATURE_HEADER: webhooks.sign(endpoint.secret, payload),
                "Tribe-Event-Id": f"{event.workspace_id}-{event.seq}", "Tribe-Event-Kind": event.kind.value}
     started = time.perf_counter()
     try:
-        response = await client.post(endpoint.url, content=payload, headers=headers, timeout=TIMEOUT_SECONDS)
+        url, host, extensions = _pinned(endpoint.url, await webhook_targets.resolve(endpoint.url))
+        response = await client.post(url, content=payload, headers=headers | host, extensions=extensions,
+                                     timeout=TIMEOUT_SECONDS)
         return response.status_code, None, (time.perf_counter() - started) * 1000
+    except webhook_targets.ForbiddenTarget as exc:
+        return None, f"not delivered: {exc}"[:500], (time.perf_counter() - started) * 1000
     except httpx.HTTPError as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500], (time.perf_counter() - started) * 1000
 

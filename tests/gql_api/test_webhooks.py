@@ -14,13 +14,19 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from sqlalchemy import select
+
 from domain import webhooks
+from domain.db import unit_of_work
+from domain.tables import webhook_deliveries
+from domain.webhook_targets import ALLOW_PRIVATE
 from tests.gql_api.conftest import _free_port, graphql, move_city_segment
 
 CREATE = """
 mutation Create($input: WebhookEndpointCreateInput!) {
   webhookEndpointCreate(input: $input) { endpoint { id enabled } secret userErrors { field code message } }
 }"""
+RECORD = "mutation($input: InteractionRecordInput!) { interactionRecord(input: $input) { userErrors { code } } }"
 ENDPOINTS = """
 { webhookEndpoints { id enabled disabledReason consecutiveFailures deliveredUpTo
     recentDeliveries(first: 100) { eventId attempt succeeded statusCode } } }"""
@@ -150,3 +156,37 @@ async def test_bad_endpoints_are_refused(http, shop):
     assert refused["data"]["webhookEndpointCreate"]["userErrors"][0]["field"] == ["eventKinds", "0"]
     agent = await graphql(http, CREATE, shop["agent"], input={"url": "https://example.com/x"})
     assert agent["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://localhost/hook", "http://10.1.2.3/hook",
+                                 "http://192.168.0.10/hook", "http://169.254.169.254/latest/meta-data/",
+                                 "http://[::1]/hook", "http://[::ffff:127.0.0.1]/hook", "http://0.0.0.0/hook",
+                                 "http://100.64.0.1/hook", "http://[fd00::1]/hook"])
+async def test_internal_addresses_are_refused_as_webhook_targets(http, shop, monkeypatch, url):
+    monkeypatch.delenv(ALLOW_PRIVATE)
+    refused = await graphql(http, CREATE, shop["admin"], input={"url": url})
+    errors = refused["data"]["webhookEndpointCreate"]["userErrors"]
+    assert errors and errors[0]["field"] == ["url"] and "not webhook targets" in errors[0]["message"], refused
+
+
+async def test_a_delivery_to_a_name_that_now_resolves_inside_is_not_made(http, engine, shop, receiver, monkeypatch):
+    """Checked again at delivery, after resolving the name: registered while
+    allowed (or while the name pointed outside), an internal target gets
+    nothing, and the attempt says why."""
+    hook, url = await receiver(failures=0)
+    key = shop["admin"]
+    made = (await graphql(http, CREATE, key, input={"url": url.replace("127.0.0.1", "localhost")}))["data"]
+    endpoint = made["webhookEndpointCreate"]["endpoint"]["id"]
+    monkeypatch.delenv(ALLOW_PRIVATE)
+    await graphql(http, RECORD, key, input={"customerId": shop["buyer"], "kind": "ENQUIRY"})
+    deliveries = "{ webhookEndpoints { id recentDeliveries(first: 5) { succeeded statusCode } disabledReason } }"
+
+    async def attempted() -> bool:
+        found = (await graphql(http, deliveries, key))["data"]["webhookEndpoints"]
+        return any(e["id"] == endpoint and e["recentDeliveries"] for e in found)
+    await _wait_for(attempted)
+    assert hook.calls == []
+    async with unit_of_work(engine) as conn:
+        error = await conn.scalar(select(webhook_deliveries.c.error).order_by(webhook_deliveries.c.id.desc()).limit(1))
+    assert error.startswith("not delivered: localhost is") and "not webhook targets" in error
+
