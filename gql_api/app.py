@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -158,11 +159,22 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(5_000, 10, 10)
 
 
+def _cors(origins: list[str]) -> list[Middleware]:
+    """Cross-origin requests from browser apps on `origins`: the API's methods
+    and headers, no cookies (keys and tokens travel in headers). Preflights
+    are answered here, before the rate limit counts them."""
+    if not origins:
+        return []
+    return [Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                       allow_headers=["Authorization", "Content-Type", "Accept", "X-Customer-Token", "X-Request-ID"],
+                       expose_headers=["X-Request-ID", "Retry-After"], max_age=600)]
+
+
 def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours: float | None = None,
                rate_per_second: float = 50.0, rate_burst: int = 100, allowed_origins: list[str] | None = None,
                segment_refresh_minutes: float | None = 60.0, webhooks: bool = True,
                warm_up: bool = False, campaign_tick_seconds: float | None = 30.0,
-               metrics_token: str | None = None) -> Starlette:
+               metrics_token: str | None = None, cors_origins: list[str] | None = None) -> Starlette:
     """The app; without an engine it connects to the configured database at
     start-up. With `refit_hours`, every workspace is refitted that often. Each
     API key may send `rate_per_second` requests a second (bursts of `rate_burst`).
@@ -172,7 +184,9 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
     reservations seen to every `campaign_tick_seconds`. With `webhooks`, this
     process also delivers webhooks. With `warm_up`, the scoring kernels are loaded before the app
     serves (domain.scoring_pipeline.warm_up). /metrics answers requests bearing
-    `metrics_token` (any request in development mode)."""
+    `metrics_token` (any request in development mode). Browser apps on
+    `cors_origins` may call the API (CORS; "*": any origin; development mode:
+    any, unless given)."""
     state: dict[str, AsyncEngine] = {}
 
     @contextlib.asynccontextmanager
@@ -233,7 +247,7 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
                 Route("/healthz", healthz),
                 Route("/readyz", readyz), Route("/metrics", metrics_endpoint(pools, metrics_token, dev))],
-        middleware=[Middleware(RequestLog), Middleware(RateLimit, per_second=rate_per_second, burst=rate_burst),
-                    Middleware(BodySizeLimit)],
+        middleware=[Middleware(RequestLog), *_cors(["*"] if cors_origins is None and dev else cors_origins or []),
+                    Middleware(RateLimit, per_second=rate_per_second, burst=rate_burst), Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )

@@ -6,7 +6,9 @@ TRIBE_RATE_PER_SECOND and TRIBE_RATE_BURST for the per-key rate limit (50 and 10
 TRIBE_ALLOWED_ORIGINS (comma-separated, or *) for the browser pages that may open
 WebSockets, TRIBE_SEGMENT_REFRESH_MINUTES (60; 0 turns it off) for re-evaluating
 segments with time windows, TRIBE_METRICS_TOKEN for /metrics (without it,
-/metrics is served in development mode only).
+/metrics is served in development mode only), TRIBE_CORS_ORIGINS (comma-separated,
+or *) for the browser apps on other origins that may call the API (any with
+TRIBE_DEV=1, none otherwise).
 """
 
 import logging
@@ -27,4 +29,6 @@ app = create_app(dev=os.environ.get("TRIBE_DEV") == "1",
                  rate_burst=int(os.environ.get("TRIBE_RATE_BURST", "100")),
                  allowed_origins=[o.strip() for o in os.environ.get("TRIBE_ALLOWED_ORIGINS", "").split(",") if o.strip()],
                  segment_refresh_minutes=float(os.environ.get("TRIBE_SEGMENT_REFRESH_MINUTES", "60")),
-                 warm_up=True, metrics_token=os.environ.get("TRIBE_METRICS_TOKEN") or None)
+                 warm_up=True, metrics_token=os.environ.get("TRIBE_METRICS_TOKEN") or None,
+                 cors_origins=[o.strip() for o in os.environ["TRIBE_CORS_ORIGINS"].split(",") if o.strip()]
+                 if "TRIBE_CORS_ORIGINS" in os.environ else None)

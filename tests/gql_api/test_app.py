@@ -203,3 +203,24 @@ async def test_metrics_are_for_the_metrics_token_and_hold_no_label_a_client_wrot
     assert 'path="other",status="404"' in text
     assert all(line.startswith(("#", "tribe_")) for line in text.splitlines())
 
+
+
+async def test_browser_apps_on_allowed_origins_may_call_the_api_and_no_others(engine, admin):
+    import httpx
+
+    from gql_api.app import create_app
+
+    _, key = admin
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+    for origins, origin, allowed in ((["https://shop.example"], "https://shop.example", True),
+                                     (["https://shop.example"], "https://evil.example", False),
+                                     (None, "https://shop.example", False)):
+        app = create_app(engine, cors_origins=origins)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            checked = await client.options("/graphql", headers={"Origin": origin, **preflight})
+            called = await client.post("/graphql", json={"query": "{ viewer { role } }"},
+                                       headers={"Origin": origin, "Authorization": f"Bearer {key}"})
+        assert (checked.headers.get("access-control-allow-origin") == origin) is allowed, (origins, origin)
+        assert (checked.status_code == 200) is allowed
+        assert (called.headers.get("access-control-allow-origin") == origin) is allowed
+        assert called.json() == {"data": {"viewer": {"role": "ADMIN"}}}  # the server answers; the browser decides
