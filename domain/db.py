@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from domain import embedded_pg, unique_keys
@@ -40,7 +41,45 @@ def make_engine(url: str | None = None, **kwargs) -> AsyncEngine:
     # (A pool class of the caller's own, such as the migrations' NullPool, takes no sizes.)
     if "poolclass" not in kwargs:
         kwargs = {"pool_size": 20, "max_overflow": 10, **kwargs}
-    return create_async_engine(sqlalchemy_url(url or libpq_url()), pool_pre_ping=False, **kwargs)
+    kwargs.setdefault("connect_args", {"server_settings": {"application_name": "tribe"}})
+    return _discarding_closed(create_async_engine(sqlalchemy_url(url or libpq_url()), pool_pre_ping=False, **kwargs))
+
+
+# SQLSTATEs of a server going away or not taking connections yet: admin
+# shutdown, crash shutdown, cannot connect now (starting up, shutting down).
+_UNAVAILABLE_STATES = {"57P01", "57P02", "57P03"}
+
+
+def is_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what caused it) says the database cannot be reached
+    right now, as opposed to a fault of the statement: the connection refused
+    or closed under it, the server shutting down or starting up."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (OSError, DisconnectionError, asyncpg.exceptions.ConnectionDoesNotExistError)):
+            return True
+        if getattr(exc, "connection_invalidated", False) or getattr(exc, "sqlstate", None) in _UNAVAILABLE_STATES:
+            return True
+        if isinstance(exc, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(exc):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__  # SQLAlchemy keeps the driver's in .orig
+    return False
+
+
+def _discarding_closed(engine: AsyncEngine) -> AsyncEngine:
+    """A pooled connection the server has closed (a restart, a terminated
+    backend) is never handed out again: at checkout, asyncpg already knows
+    from the socket whether its connection is closed, so the pool swaps it for
+    a new one at no round trip's cost. Queries read through asyncpg directly
+    (domain/direct_reads.py), where SQLAlchemy does not see a disconnect and
+    invalidate the pool, so without this a closed connection went back to the
+    pool and failed every request it served, for good."""
+    def check(dbapi_connection, _record, _proxy) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
+    event.listen(engine.sync_engine.pool, "checkout", check)
+    return engine
 
 
 # The role API transactions run as: row-level security shows it one workspace.
@@ -96,8 +135,9 @@ def make_read_engine(url: str | URL, **kwargs) -> AsyncEngine:
     each): 708 requests/s instead of 832-936, and a p99 of 116 ms instead of
     22-30 at 450 requests/s."""
     kwargs = {"pool_size": 10, "max_overflow": 0, **kwargs}
-    return create_async_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, connect_args={
-        "server_settings": {"role": TENANT_ROLE, "default_transaction_read_only": "on"}}, **kwargs)
+    settings = {"role": TENANT_ROLE, "default_transaction_read_only": "on", "application_name": "tribe-read"}
+    return _discarding_closed(create_async_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False,
+                                                  connect_args={"server_settings": settings}, **kwargs))
 
 
 @asynccontextmanager

@@ -23,7 +23,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from cross_web import HTTPException  # what strawberry 0.341 raises for a request it refuses
 
-from domain.db import make_engine, make_read_engine
+from domain.db import is_unavailable, make_engine, make_read_engine
 from domain.migrate import SchemaOutOfDate, require_latest
 from domain.scoring_pipeline import warm_up as warm_up_scoring
 from gql_api.context import Context
@@ -33,7 +33,7 @@ from gql_api.http_guards import CODES, GRAPHQL_RESPONSE, BodySizeLimit, RateLimi
 from gql_api.observability import RequestLog, metrics_endpoint
 from gql_api.recent import Recent
 from gql_api.scheduler import campaign_tick, refit_all, refresh_time_windows, run_every
-from gql_api.schema import schema
+from gql_api.schema import UNAVAILABLE, schema
 from gql_api.webhook_dispatcher import run_dispatcher
 
 
@@ -104,10 +104,19 @@ class TribeGraphQL(GraphQL):
         if isinstance(request, Request) and GRAPHQL_RESPONSE in request.headers.get("accept", ""):
             request.state.graphql_response = response
         header = request.headers.get("authorization")
-        api_key = await self.known_keys.authenticate(self.engine, header)
+        api_key = await self._authenticate(header)
         return Context(engine=self.engine, api_key=api_key, hub=self.hub, request=request, dev=self.dev,
                        customer_token=request.headers.get("x-customer-token"), read_engine=self.read_engine,
                        key_sent=bool(header))
+
+    async def _authenticate(self, header: str | None):
+        """The key's record; a database that cannot be reached (a restart) is a 503 the client may retry."""
+        try:
+            return await self.known_keys.authenticate(self.engine, header)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise HTTPException(503, UNAVAILABLE) from exc
+            raise
 
     async def process_result(self, request, result):
         """A client that accepts application/graphql-response+json gets the
@@ -136,7 +145,7 @@ class TribeGraphQL(GraphQL):
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
         if context.api_key is None and isinstance(header, str):
-            context.api_key = await self.known_keys.authenticate(self.engine, header)
+            context.api_key = await self._authenticate(header)
             context.key_sent = True
         if isinstance(params.get("customerToken"), str):
             context.customer_token = params["customerToken"]
@@ -219,8 +228,9 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
 
     async def readyz(request: Request):
         try:
-            async with state["engine"].connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            for pool in (state["engine"], graphql.read_engine):  # mutations' pool, and the one queries read from
+                async with pool.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
             await require_latest(state["engine"])
         except SchemaOutOfDate as exc:
             return JSONResponse({"ready": False, "reason": str(exc)}, status_code=503)

@@ -17,7 +17,7 @@ MAX_BODY_BYTES = 1 << 20
 MAX_BUCKETS = 10_000  # rate-limit buckets kept before idle ones are dropped
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE",
-         415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED"}
+         415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED", 503: "SERVICE_UNAVAILABLE"}
 
 
 def media_type(accept: str) -> str:

@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import Info
 
+from domain.db import is_unavailable
 from domain.workspaces import workspace_by_id
 from gql_api import limits
 from gql_api.analytics_queries import AnalyticsQueries
@@ -40,6 +41,7 @@ from gql_api.signed_in import SignedInMutations, SignedInQueries
 from gql_api.webhooks.schema import WebhookMutations, WebhookQueries
 
 
+UNAVAILABLE = "the database is not reachable right now: try again in a moment"
 log = logging.getLogger("tribe.graphql")
 
 
@@ -79,6 +81,13 @@ class MaskUnexpectedErrors(MaskErrors):
     def __init__(self):
         super().__init__(should_mask_error=_unexpected, error_message="Internal error.")
 
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if not is_unavailable(error.original_error):
+            return super().anonymise_error(error)
+        # A restart or an outage: not a bug, and the client can do something about it (try again).
+        return GraphQLError(UNAVAILABLE, nodes=error.nodes, source=error.source, positions=error.positions,
+                            path=error.path, extensions={"code": "SERVICE_UNAVAILABLE"})
+
     def _process_result(self, result: object) -> None:
         if errors := getattr(result, "errors", None):
             result.errors = self._process_errors(errors)
@@ -91,7 +100,9 @@ class TribeSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         # Log what needs a developer's attention; a client's bad query does not.
         for error in errors:
-            if _unexpected(error):
+            if _unexpected(error) and is_unavailable(error.original_error):
+                log.warning("database unavailable in %s: %s", error.path, error.original_error)
+            elif _unexpected(error):
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 
