@@ -58,10 +58,10 @@ def verify_signature(secret: str, header: str, body: bytes, tolerance: int = TOL
     return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
-def body(event: Event, customer_id: str | None, segment_id: str | None) -> bytes:
-    """The JSON a receiver gets (ids as the API's global ids)."""
+def body(event: Event, customer_id: str | None, segment_id: str | None, data: dict) -> bytes:
+    """The JSON a receiver gets (ids as the API's global ids, in `data` too)."""
     return json.dumps({"id": f"{event.workspace_id}-{event.seq}", "seq": event.seq, "kind": event.kind.value,
-                       "customerId": customer_id, "segmentId": segment_id, "data": event.payload,
+                       "customerId": customer_id, "segmentId": segment_id, "data": data,
                        "occurredAt": event.occurred_at.isoformat()}, separators=(",", ":")).encode()
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain import webhook_targets, webhooks
 from domain.db import unit_of_work
 from domain.events import events_after
+from gql_api.events.types import public_payload
 from gql_api.ids import to_global_id
 
 log = logging.getLogger("tribe.webhooks")
@@ -44,7 +45,8 @@ def _pinned(url: str, address: str) -> tuple[str, dict, dict]:
 
 
 async def _post(client: httpx.AsyncClient, endpoint, event) -> tuple[int | None, str | None, float]:
-    payload = webhooks.body(event, _global("Customer", event.customer_id), _global("Segment", event.segment_id))
+    payload = webhooks.body(event, _global("Customer", event.customer_id), _global("Segment", event.segment_id),
+                            public_payload(event.payload))
     headers = {"Content-Type": "application/json", webhooks.SIGNATURE_HEADER: webhooks.sign(endpoint.secret, payload),
                "Tribe-Event-Id": f"{event.workspace_id}-{event.seq}", "Tribe-Event-Kind": event.kind.value}
     started = time.perf_counter()

@@ -20,6 +20,18 @@ CustomerChange = strawberry.enum(
     description="What happened to the customer.")
 
 
+# The record ids events carry, and the type of each: given out as the API's global ids.
+_PAYLOAD_IDS = {"purchaseId": "Purchase", "interactionId": "Interaction", "mergedInto": "Customer",
+                "merged": "Customer"}
+
+
+def public_payload(payload: dict) -> dict:
+    """An event's details as clients get them: record ids as the opaque global
+    ids every other answer gives (the outbox keeps the numbers)."""
+    return {key: to_global_id(_PAYLOAD_IDS[key], value) if key in _PAYLOAD_IDS and isinstance(value, int) else value
+            for key, value in payload.items()}
+
+
 def event_cursor(seq: int) -> str:
     return to_cursor("event", seq)
 
@@ -61,12 +73,13 @@ class CustomerEvent:
     event_id: str = strawberry.field(description="Unique per event; use it to drop a duplicate delivery.")
     change: CustomerChange
     customer_id: strawberry.ID
-    details: JSON = strawberry.field(description="E.g. `fields` changed, or `purchaseId` and `total`.")
+    details: JSON = strawberry.field(description="E.g. `fields` changed, or `purchaseId` (a global id) and `total`.")
     occurred_at: datetime.datetime
 
     @classmethod
     def from_event(cls, event: Event) -> CustomerEvent:
-        return cls(**_common(event), change=CustomerChange(event.kind.value), details=event.payload)
+        return cls(**_common(event), change=CustomerChange(event.kind.value),
+                   details=public_payload(event.payload))
 
 
 @strawberry.type(description="An offer's code for the targeted customer.")

@@ -136,3 +136,13 @@ async def test_the_models_and_their_quality_report_are_reachable(http, shop):
     assert set(models["bgnbd"]["params"]) >= {"r", "alpha", "a", "b"} and models["bgnbd"]["diagnostics"]["converged"]
     assert set(models["gammaGamma"]["params"]) == {"p", "q", "v"}
     assert models["quality"]["params"]["by_frequency"]
+
+
+async def test_events_name_records_by_the_apis_global_ids(http, shop):
+    """The change feed once said `purchaseId: 186244` where every answer gives `UHVyY2hhc2U6...`."""
+    recorded = await graphql(http, RECORD_PURCHASE, shop["admin"], input=_purchase(shop["buyer"]))
+    purchase = recorded["data"]["purchaseRecord"]["purchase"]["id"]
+    feed = await graphql(http, "{ customerChanges(first: 1000) { edges { node { change details } } } }", shop["admin"])
+    details = [e["node"]["details"] for e in feed["data"]["customerChanges"]["edges"]
+               if e["node"]["change"] == "PURCHASE_RECORDED"]
+    assert details[-1]["purchaseId"] == purchase
