@@ -119,16 +119,19 @@ class TribeGraphQL(GraphQL):
             raise
 
     async def process_result(self, request, result):
-        """A client that accepts application/graphql-response+json gets the
-        GraphQL-over-HTTP semantics: a request that could not be executed at
-        all (it does not parse or validate, or its variables are wrong: errors
-        without a path and no data) is a 400 without a `data` entry."""
+        """A request that could not be executed at all (it does not parse or
+        validate, or its variables are wrong: errors without a path and no
+        data) has no `data` entry, as the GraphQL spec has it for errors raised
+        before execution; a client that accepts
+        application/graphql-response+json gets it as a 400 (GraphQL over HTTP)."""
         processed = await super().process_result(request, result)
+        not_executed = result.data is None and result.errors and all(e.path is None for e in result.errors)
+        if not_executed:
+            processed.pop("data", None)
         sub_response = getattr(request.state, "graphql_response", None) if isinstance(request, Request) else None
         if sub_response is not None:
             sub_response.media_type = GRAPHQL_RESPONSE
-            if result.data is None and result.errors and all(e.path is None for e in result.errors):
-                processed.pop("data", None)
+            if not_executed:
                 sub_response.status_code = 400
         return processed
 

@@ -177,7 +177,16 @@ def _refuse_variable(path: str) -> type[ValidationRule]:
 
 
 _RULES = (OperationShape, StorableText)
-_CLOSED_RULES = (NoSchemaIntrospectionCustomRule, *_RULES)
+class IntrospectionRefused(NoSchemaIntrospectionCustomRule):
+    """graphql-core's rule, its refusal with a code: outside development mode
+    only ADMIN keys introspect (the others read schema.graphql)."""
+
+    def report_error(self, error: GraphQLError) -> None:
+        super().report_error(GraphQLError(f"{error.message} Only ADMIN keys introspect; the schema is published as "
+                                          "schema.graphql.", error.nodes, extensions={"code": "FORBIDDEN"}))
+
+
+_CLOSED_RULES = (IntrospectionRefused, *_RULES)
 
 
 class QueryLimits(SchemaExtension):

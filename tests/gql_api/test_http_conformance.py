@@ -33,6 +33,7 @@ async def test_a_request_error_is_a_400_without_data_for_the_new_media_type(http
                  {"query": "query($n: Int!) { customers(first: $n) { totalCount } }", "variables": {"n": "x"}}):
         legacy = await http.post("/graphql", json=body, headers=headers)
         assert legacy.status_code == 200 and legacy.headers["content-type"].startswith("application/json")
+        assert "data" not in legacy.json() and legacy.json()["errors"]  # raised before execution: no data entry
         strict = await http.post("/graphql", json=body, headers={**headers, "Accept": GRAPHQL_RESPONSE})
         assert strict.status_code == 400 and strict.headers["content-type"].startswith(GRAPHQL_RESPONSE)
         assert "data" not in strict.json() and strict.json()["errors"]

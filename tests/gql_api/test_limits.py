@@ -144,8 +144,9 @@ async def test_only_admin_keys_introspect_and_get_suggestions_outside_developmen
     assert (await graphql(http, introspection, admin_key))["data"]["__schema"]["queryType"]["name"] == "Query"
     assert "Did you mean 'displayName'?" in (await graphql(http, typo, admin_key))["errors"][0]["message"]
     refused = await graphql(http, introspection, analyst_key)
-    assert "data" not in refused or refused["data"] is None
+    assert "data" not in refused
     assert "introspection" in refused["errors"][0]["message"].lower()
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     hidden = (await graphql(http, typo, analyst_key))["errors"][0]["message"]
     assert hidden == "Cannot query field 'displayNam' on type 'Customer'."
     assert (await graphql(http, "{ viewer { __typename role } }", analyst_key))["data"]["viewer"]["role"] == "ANALYST"
