@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphql import parse
+from graphql import parse, validate
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from gql_api.recent import Recent
 
@@ -46,7 +47,11 @@ class DocumentCache(SchemaExtension):
             key = (*self._text_key(), tuple(rule.__name__ for rule in context.validation_rules))
             errors = _verdicts.recall(key)
             if errors is None:
-                errors = _verdicts.remember(key, tuple(validate_document(
-                    context.schema._schema, context.graphql_document, context.validation_rules)))
+                # strawberry's validate_document, with graphql-core's hide_suggestions for a caller the schema is
+                # closed to: a message edited afterwards was already on its way to a WebSocket subscriber.
+                errors = _verdicts.remember(key, tuple(validate(
+                    context.schema._schema, context.graphql_document,
+                    (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule),
+                    hide_suggestions=not getattr(context.context, "schema_open", True))))
             context.pre_execution_errors = list(errors)
         yield

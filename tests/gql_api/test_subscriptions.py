@@ -253,3 +253,19 @@ async def test_the_npm_graphql_ws_client_subscribes_and_resumes(api_url, http, s
     got = [json.loads(line)["segmentMembershipChanged"]["eventId"] for line in out.decode().splitlines()]
     assert got == expected
 
+
+
+async def test_over_a_websocket_only_admin_keys_get_hints_or_introspect(api_url, engine, shop):
+    async with unit_of_work(engine) as conn:
+        analyst, _ = await create_key(conn, shop["workspace"].id, Role.ANALYST)
+    typo = "subscription { customerChanged(after: null) { cursr } }"
+    for key, hinted in ((analyst, False), (shop["admin"], True)):
+        session = await Session.open(api_url, key)
+        await session.subscribe(typo)
+        refused = await session.receive()
+        assert refused["type"] == "error", refused
+        assert ("Did you mean" in json.dumps(refused)) is hinted, refused
+        await session.send({"id": "2", "type": "subscribe", "payload": {"query": "query { __schema { types { name } } }"}})
+        introspected = await session.receive()
+        assert (introspected["type"] == "next" and "errors" not in introspected["payload"]) is hinted, introspected
+        await session.close()
