@@ -29,7 +29,8 @@ from domain.scoring_pipeline import warm_up as warm_up_scoring
 from gql_api.context import Context
 from gql_api.hub import Hub
 from gql_api.known_keys import KnownKeys
-from gql_api.http_guards import CODES, GRAPHQL_RESPONSE, BodySizeLimit, RateLimit, error_body, media_type
+from gql_api.http_guards import (CODES, GRAPHQL_RESPONSE, BodySizeLimit, RateLimit, RateLimiter, error_body,
+                                 media_type)
 from gql_api.observability import RequestLog, metrics_endpoint
 from gql_api.recent import Recent
 from gql_api.scheduler import campaign_tick, refit_all, refresh_time_windows, run_every
@@ -55,13 +56,14 @@ def to_json(data: object) -> str:
 
 
 class TribeGraphQL(GraphQL):
-    def __init__(self, engine: AsyncEngine | None, dev: bool = False, **kwargs):
+    def __init__(self, engine: AsyncEngine | None, rate_limiter: RateLimiter, dev: bool = False, **kwargs):
         super().__init__(schema, **kwargs)
         self.engine = engine
         self.read_engine: AsyncEngine | None = None
         self.dev = dev
         self.hub: Hub | None = None
         self.known_keys = KnownKeys()
+        self.rate_limiter = rate_limiter  # the HTTP middleware's: a key's WebSocket operations count with its requests
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         """strawberry's refusals before execution (a body that is not JSON, a
@@ -107,7 +109,7 @@ class TribeGraphQL(GraphQL):
         api_key = await self._authenticate(header)
         return Context(engine=self.engine, api_key=api_key, hub=self.hub, request=request, dev=self.dev,
                        customer_token=request.headers.get("x-customer-token"), read_engine=self.read_engine,
-                       key_sent=bool(header))
+                       key_sent=bool(header), credential=header, rate_limiter=self.rate_limiter)
 
     async def _authenticate(self, header: str | None):
         """The key's record; a database that cannot be reached (a restart) is a 503 the client may retry."""
@@ -149,7 +151,7 @@ class TribeGraphQL(GraphQL):
         header = params.get("Authorization") or params.get("authorization")
         if context.api_key is None and isinstance(header, str):
             context.api_key = await self._authenticate(header)
-            context.key_sent = True
+            context.key_sent, context.credential = True, header
         if isinstance(params.get("customerToken"), str):
             context.customer_token = params["customerToken"]
         if context.api_key is None:
@@ -246,7 +248,7 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
     # short wait for connection_init.
     # strawberry refuses the handshake (HTTP 403) of a browser page from an
     # origin not listed; clients that send no Origin are not browsers.
-    graphql = TribeGraphQL(engine, dev=dev, allowed_origins=["*"] if dev else allowed_origins or [],
+    graphql = TribeGraphQL(engine, RateLimiter(rate_per_second, rate_burst), dev=dev, allowed_origins=["*"] if dev else allowed_origins or [],
                            graphql_ide="graphiql" if dev else None,
                            subscription_protocols=("graphql-transport-ws",),
                            connection_init_wait_timeout=timedelta(seconds=5))
@@ -261,6 +263,6 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
                 Route("/healthz", healthz),
                 Route("/readyz", readyz), Route("/metrics", metrics_endpoint(pools, metrics_token, dev))],
         middleware=[Middleware(RequestLog), *_cors(["*"] if cors_origins is None and dev else cors_origins or []),
-                    Middleware(RateLimit, per_second=rate_per_second, burst=rate_burst), Middleware(BodySizeLimit)],
+                    Middleware(RateLimit, limiter=graphql.rate_limiter), Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )

@@ -16,6 +16,7 @@ from domain.vocab import Role
 from domain.workspaces import ApiKey
 from gql_api.dataloaders import Loaders
 from gql_api.hub import Hub
+from gql_api.http_guards import RateLimiter
 from gql_api.query_connection import SharedReads
 
 
@@ -34,6 +35,9 @@ class Context:
     read_engine: AsyncEngine | None = None
     # Whether the request sent a key at all: one that was sent but did not authenticate is not valid or revoked.
     key_sent: bool = False
+    # The Authorization header (or connection_init's), and the per-key rate limit it counts against.
+    credential: str | None = None
+    rate_limiter: RateLimiter | None = None
 
     @property
     def schema_open(self) -> bool:

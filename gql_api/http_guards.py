@@ -82,17 +82,40 @@ async def _too_large(scope: Scope, send: Send) -> None:
     await _refuse(scope, send, 413, "PAYLOAD_TOO_LARGE", "request body too large")
 
 
-class RateLimit:
-    """ASGI middleware: a token bucket per API key (per process) on /graphql;
-    over the limit a request gets 429 with Retry-After and code RATE_LIMITED.
-    Keys are told apart by a hash of the Authorization header, so no database
-    work is spent on a request that is refused."""
+class RateLimiter:
+    """A token bucket per API key (per process): `per_second` requests a
+    second in bursts of `burst`. Keys are told apart by a hash of their
+    Authorization header, so no database work is spent on a refused request;
+    HTTP requests and WebSocket operations draw on the same buckets."""
 
-    def __init__(self, app: ASGIApp, per_second: float = 50.0, burst: int = 100):
-        self.app = app
+    def __init__(self, per_second: float = 50.0, burst: int = 100):
         self.per_second = per_second
         self.burst = burst
         self.buckets: dict[bytes, tuple[float, float]] = {}  # key hash -> (tokens, last refill)
+
+    def take(self, credential: bytes) -> int | None:
+        """None when the key may go on; else the seconds it should wait."""
+        key = hashlib.sha256(credential).digest()
+        now = time.monotonic()
+        tokens, last = self.buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+        if tokens < 1.0:
+            self.buckets[key] = (tokens, now)
+            return max(1, round((1.0 - tokens) / self.per_second))
+        self.buckets[key] = (tokens - 1.0, now)
+        if len(self.buckets) > MAX_BUCKETS:  # forget idle keys (their buckets are full again anyway)
+            idle = now - self.burst / self.per_second
+            self.buckets = {k: v for k, v in self.buckets.items() if v[1] > idle}
+        return None
+
+
+class RateLimit:
+    """ASGI middleware: the rate limit on /graphql over HTTP; over the limit a
+    request gets 429 with Retry-After and code RATE_LIMITED."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter):
+        self.app = app
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/graphql":
@@ -104,17 +127,9 @@ class RateLimit:
         if len(credentials) > 1:
             await _refuse(scope, send, 400, "BAD_REQUEST", "send one Authorization header, not several")
             return
-        key = hashlib.sha256(credentials[0] if credentials else b"").digest()
-        now = time.monotonic()
-        tokens, last = self.buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
-        if tokens < 1.0:
-            self.buckets[key] = (tokens, now)
+        wait = self.limiter.take(credentials[0] if credentials else b"")
+        if wait is not None:
             await _refuse(scope, send, 429, "RATE_LIMITED", "too many requests for this API key",
-                          [(b"retry-after", str(max(1, round((1.0 - tokens) / self.per_second))).encode())])
+                          [(b"retry-after", str(wait).encode())])
             return
-        self.buckets[key] = (tokens - 1.0, now)
-        if len(self.buckets) > MAX_BUCKETS:  # forget idle keys (their buckets are full again anyway)
-            idle = now - self.burst / self.per_second
-            self.buckets = {k: v for k, v in self.buckets.items() if v[1] > idle}
         await self.app(scope, receive, send)

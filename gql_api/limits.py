@@ -34,6 +34,7 @@ from graphql import (
     VariableNode,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
 MAX_DEPTH = 12
@@ -189,6 +190,24 @@ class IntrospectionRefused(NoSchemaIntrospectionCustomRule):
 _CLOSED_RULES = (IntrospectionRefused, *_RULES)
 
 
+def _websocket_wait(context) -> int | None:
+    """For an operation over a WebSocket (HTTP requests are counted before they
+    reach GraphQL): None if its key may go on, else the seconds to wait."""
+    limiter = getattr(context, "rate_limiter", None)
+    if limiter is None or not isinstance(getattr(context, "request", None), WebSocket):
+        return None
+    return limiter.take((context.credential or "").encode())
+
+
+def _refuse_too_many(wait: int) -> type[ValidationRule]:
+    """A rule refusing an operation over the key's rate (named for the wait: the validation cache tells
+    rules apart by name)."""
+    def enter_document(rule: ValidationRule, *_args) -> None:
+        rule.report_error(GraphQLError(f"too many requests for this API key: wait {wait} s",
+                                       extensions={"code": "RATE_LIMITED", "retryAfter": wait}))
+    return type(f"RateLimited({wait})", (ValidationRule,), {"enter_document": enter_document})
+
+
 class QueryLimits(SchemaExtension):
     """The token, depth, alias and cost limits on every operation. Unless the
     context's `schema_open`, introspection is refused too (a validation
@@ -203,6 +222,8 @@ class QueryLimits(SchemaExtension):
         context.validation_rules = (*context.validation_rules, *(_CLOSED_RULES if closed else _RULES))
         if (unstorable := unstorable_text_at(context.variables)) is not None:
             context.validation_rules = (*context.validation_rules, _refuse_variable(unstorable))
+        if (wait := _websocket_wait(context.context)) is not None:
+            context.validation_rules = (*context.validation_rules, _refuse_too_many(wait))
         try:
             yield
         except GraphQLSyntaxError as error:  # the document cache parses, and its parse errors come through here
