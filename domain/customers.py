@@ -156,20 +156,36 @@ def clean_profile(raw: dict[str, Any], region: str = "IR", stored: frozenset[str
     return values
 
 
+# Custom attributes are a profile's extra fields, not documents: a nesting
+# bound keeps what each read and rule walks small (900 levels were stored).
+MAX_ATTRIBUTE_DEPTH = 8
+
+
 def _attributes(value: Any) -> dict:
     if value is None or value == "":
         return {}
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str):
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            raise DomainError(ErrorCode.INVALID, "attributes", "custom attributes must be a JSON object") from None
+    if not isinstance(value, dict):
         raise DomainError(ErrorCode.INVALID, "attributes", "custom attributes must be a JSON object")
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        raise DomainError(ErrorCode.INVALID, "attributes", "custom attributes must be a JSON object") from None
-    if not isinstance(parsed, dict):
-        raise DomainError(ErrorCode.INVALID, "attributes", "custom attributes must be a JSON object")
-    return parsed
+    if _depth(value) > MAX_ATTRIBUTE_DEPTH:
+        raise DomainError(ErrorCode.INVALID, "attributes",
+                          f"custom attributes nest at most {MAX_ATTRIBUTE_DEPTH} levels of objects and lists")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deep objects and lists nest in `value` (walked without recursion)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            pending.extend((inner, level + 1) for inner in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def search_text(values: dict[str, Any]) -> str:

@@ -198,3 +198,16 @@ async def test_staff_traits_win_over_inferred_ones_until_cleared(http, engine, s
     assert kept["traits"] == kept["scores"]["inferredTraits"]
     wrong = await graphql(http, TRAITS, shop["agent"], input={"id": customer_id, "traits": ["GRUMPY"]})
     assert "GRUMPY" in wrong["errors"][0]["message"]
+
+
+async def test_custom_attributes_nest_at_most_a_few_levels(http, shop):
+    nested: dict = {"leaf": 1}
+    for _ in range(7):
+        nested = {"in": nested}
+    fine = await _create(http, shop["agent"], firstName="Deep", attributes=nested)
+    assert fine["userErrors"] == []
+    for _ in range(900):
+        nested = {"in": nested}
+    refused = await _create(http, shop["agent"], firstName="Deeper", attributes=nested)
+    assert refused["customer"] is None and refused["userErrors"][0]["field"] == ["attributes"]
+    assert "at most 8 levels" in refused["userErrors"][0]["message"]
