@@ -8,6 +8,7 @@ exactly the same things.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -156,32 +157,53 @@ def clean_profile(raw: dict[str, Any], region: str = "IR", stored: frozenset[str
     return values
 
 
-# Custom attributes are a profile's extra fields, not documents: a nesting
-# bound keeps what each read and rule walks small (900 levels were stored).
+# Custom attributes are a profile's extra fields, not documents: bounds keep
+# what each read and rule walks small (900 levels and a megabyte were stored).
 MAX_ATTRIBUTE_DEPTH = 8
+MAX_ATTRIBUTE_TEXT = 16 << 10
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is beyond a double")
+    return number
+
+
+def _not_a_number(text: str) -> float:
+    raise ValueError(f"{text} is not a number JSON has")
 
 
 def _attributes(value: Any) -> dict:
     if value is None or value == "":
         return {}
     if isinstance(value, str):
+        if len(value) > MAX_ATTRIBUTE_TEXT:
+            raise DomainError(ErrorCode.TOO_LONG, "attributes", f"at most {MAX_ATTRIBUTE_TEXT:,} characters of JSON")
         try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
-            raise DomainError(ErrorCode.INVALID, "attributes", "custom attributes must be a JSON object") from None
+            value = json.loads(value, parse_float=_finite, parse_constant=_not_a_number)
+        except (ValueError, RecursionError) as exc:
+            raise DomainError(ErrorCode.INVALID, "attributes", f"custom attributes must be a JSON object ({exc})") \
+                from None
     if not isinstance(value, dict):
         raise DomainError(ErrorCode.INVALID, "attributes", "custom attributes must be a JSON object")
-    if _depth(value) > MAX_ATTRIBUTE_DEPTH:
+    depth = _depth(value)  # None: a number JSON cannot hold (NaN, infinity)
+    if depth is None:
+        raise DomainError(ErrorCode.INVALID, "attributes", "numbers must be finite")
+    if depth > MAX_ATTRIBUTE_DEPTH:
         raise DomainError(ErrorCode.INVALID, "attributes",
                           f"custom attributes nest at most {MAX_ATTRIBUTE_DEPTH} levels of objects and lists")
     return value
 
 
-def _depth(value: Any) -> int:
-    """How deep objects and lists nest in `value` (walked without recursion)."""
+def _depth(value: Any) -> int | None:
+    """How deep objects and lists nest in `value` (walked without recursion);
+    None if it holds a float that is not finite."""
     deepest, pending = 0, [(value, 1)]
     while pending:
         item, level = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
         if isinstance(item, (dict, list)):
             deepest = max(deepest, level)
             pending.extend((inner, level + 1) for inner in (item.values() if isinstance(item, dict) else item))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.bulk import copy_columns, pg_array, reserve_ids
 from domain.changes import customers_changed
-from domain.customers import PROFILE_COLUMNS, clean_profile
+from domain.customers import MAX_TEXT, PROFILE_COLUMNS, clean_profile
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.text import fold_digits
@@ -51,12 +52,43 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
 
+# A row whose field count is not the header's, in place of its fields.
+SHAPE = "__shape__"
+# Fields may be long enough to be refused by length, with the line named,
+# rather than stop the csv module (its limit is 128 KiB) and the whole file.
+csv.field_size_limit(64 << 20)
+
+
 def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs; the header is line 1."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            yield reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k}
+    """(line number, row) pairs; the header is line 1. Bytes that are not
+    UTF-8 come through as lone surrogates (surrogateescape), for `check_row`
+    to name the field; a row of another width than the header comes as
+    {SHAPE: why}."""
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader, [])]
+        for fields in reader:
+            if not fields:  # a blank line
+                continue
+            if len(fields) != len(header):
+                yield reader.line_num, {SHAPE: f"{len(fields)} fields where the header has {len(header)}"}
+            else:
+                yield reader.line_num, {k: v.strip() for k, v in zip(header, fields) if k}
+
+
+_UNREADABLE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8, as surrogateescape keeps it
+
+
+def check_row(raw: dict[str, str]) -> None:
+    """A row's shape and text, before its fields are read: PostgreSQL's text
+    holds neither a NUL nor a byte that is not UTF-8."""
+    if SHAPE in raw:
+        raise DomainError(ErrorCode.INVALID, None, raw[SHAPE])
+    for name, value in raw.items():
+        if "\x00" in value:
+            raise DomainError(ErrorCode.INVALID, name, "contains a NUL character")
+        if _UNREADABLE.search(value):
+            raise DomainError(ErrorCode.INVALID, name, "is not valid UTF-8 (save the file as UTF-8)")
 
 
 def _csv_value(value: Any) -> Any:
@@ -77,6 +109,7 @@ async def import_customers(conn: AsyncConnection, workspace_id: int, rows, regio
         if progress:
             progress(1)
         try:
+            check_row(raw)
             values = clean_profile(raw, region)
             ext = values["external_id"]
             if not ext:
@@ -122,7 +155,12 @@ async def import_customers(conn: AsyncConnection, workspace_id: int, rows, regio
 _HEADER = ("customer_external_id", "purchased_at", "total", "discount", "currency", "channel", "refund_of")
 
 
-def _decimal(field: str, value: str, *, required: bool = True) -> Decimal | None:
+MAX_MONEY = Decimal(10) ** 18  # numeric(20, 2)
+MAX_QUANTITY = Decimal(10) ** 11  # numeric(14, 3)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def _decimal(field: str, value: str, *, required: bool = True, bound: Decimal = MAX_MONEY) -> Decimal | None:
     value = fold_digits(value or "").replace(",", "").strip()
     if not value:
         if required:
@@ -134,6 +172,8 @@ def _decimal(field: str, value: str, *, required: bool = True) -> Decimal | None
         raise DomainError(ErrorCode.INVALID, field, f"{value!r} is not a number") from None
     if not number.is_finite():
         raise DomainError(ErrorCode.INVALID, field, f"{value!r} is not a number")
+    if abs(number) >= bound:
+        raise DomainError(ErrorCode.INVALID, field, f"{value} is beyond what a {field} can be (under {bound:,})")
     return number
 
 
@@ -187,12 +227,20 @@ def _clean_purchase_row(raw: dict[str, str], currency: str) -> tuple[str, dict, 
         raise DomainError(ErrorCode.INVALID, "currency", f"{header['currency']!r} is not a currency code")
     if header["purchased_at"] > datetime.now(UTC):
         raise DomainError(ErrorCode.INVALID_DATE, "purchased_at", "a purchase cannot be in the future")
-    quantity = _decimal("quantity", raw.get("quantity", "") or "1")
+    if header["purchased_at"] < EARLIEST:
+        raise DomainError(ErrorCode.INVALID_DATE, "purchased_at", f"{header['purchased_at']:%Y-%m-%d} is before 1900")
+    if header["total"] is not None and header["total"] >= 0 and header["discount"] > header["total"]:
+        raise DomainError(ErrorCode.INVALID, "discount", f"a discount of {header['discount']} is more than the "
+                                                         f"total {header['total']}")
+    quantity = _decimal("quantity", raw.get("quantity", "") or "1", bound=MAX_QUANTITY)
     if quantity <= 0:
         raise DomainError(ErrorCode.NEGATIVE, "quantity", "quantity must be positive (a refund has a negative amount)")
     product = raw.get("product", "")
     if not product:
         raise DomainError(ErrorCode.REQUIRED, "product", "missing")
+    for name in ("product", "category"):
+        if len(raw.get(name) or "") > MAX_TEXT:
+            raise DomainError(ErrorCode.TOO_LONG, name, f"at most {MAX_TEXT} characters")
     item = {"product": product, "category": raw.get("category") or None, "quantity": quantity,
             "amount": _decimal("amount", raw.get("amount", ""))}
     return ext, header, item
@@ -212,6 +260,7 @@ async def import_purchases(conn: AsyncConnection, workspace_id: int, rows, curre
         if progress:
             progress(1)
         try:
+            check_row(raw)
             ext, header, item = _clean_purchase_row(raw, currency)
         except DomainError as exc:
             report.errors.append(RowError(line, exc.field, exc.message))
@@ -245,6 +294,10 @@ async def import_purchases(conn: AsyncConnection, workspace_id: int, rows, curre
             problem = ("refund_of", f"no purchase {header['refund_of']!r} to refund")
         elif header["refund_of"] and purchase.total > 0:
             problem = ("total", "a refund has a negative total")
+        elif (listed := sum((i["amount"] for i in purchase.items), Decimal(0))) > purchase.total >= 0:
+            problem = ("total", f"the items add up to {listed}, more than the total {purchase.total}")
+        elif header["total"] is None and header["discount"] > purchase.total >= 0:
+            problem = ("discount", f"a discount of {header['discount']} is more than the total {purchase.total}")
         if problem:
             report.errors.extend(RowError(line, *problem) for line in purchase.lines)
         elif ext in existing:
