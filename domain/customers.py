@@ -16,7 +16,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import REAL, Row, and_, cast, delete, exists, func, insert, or_, select, update
+from sqlalchemy import REAL, Row, and_, cast, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import customers_changed
@@ -415,6 +415,11 @@ def _matches(workspace_id: int, query: str):
     return func.customer_search(workspace_id, needle).table_valued("customer_id", "score").alias("match"), needle
 
 
+def _exact_external_id(workspace_id: int, query: str, where: CustomerFilter | None, columns: list):
+    """The customer whose external id the query is, exactly (the unique index finds it)."""
+    return visible_customers(workspace_id, where, columns).where(customers.c.external_id == query.strip())
+
+
 def _without_contacts(needle: str):
     """The match holds in the search text with the customer's email and phone
     taken out: for a caller who may not see them, a search must not say whose
@@ -433,7 +438,15 @@ async def search_customers(conn: AsyncConnection, workspace_id: int, query: str,
     stored search form, so Arabic letters, diacritics and Persian digits find what
     was saved otherwise. `after` = (score, id) of the last row of the previous page.
     Rows also carry `total`: on a first page, the number of all matches.
-    Without `contacts`, emails and phones are not searched."""
+    Without `contacts`, emails and phones are not searched. A search that is
+    a customer's external id exactly finds that customer alone (DEMO-0001583
+    was fuzzily like every demo customer's)."""
+    exact = _exact_external_id(workspace_id, query, where, [*_page_columns(with_scores), literal(1.0).label("score"),
+                                                            func.count().over().label("total")])
+    if after is None and (rows := as_namespaces(await conn.execute(exact.limit(limit)))):
+        return rows
+    if after is not None and after[0] == 1.0 and await conn.scalar(select(exact.exists())):
+        return []  # the one page of an exact match is over
     match, needle = _matches(workspace_id, query)
     statement = (visible_customers(workspace_id, where, [*_page_columns(with_scores), match.c.score,
                                                          func.count().over().label("total")])
@@ -449,6 +462,9 @@ async def search_customers(conn: AsyncConnection, workspace_id: int, query: str,
 
 async def count_matches(conn: AsyncConnection, workspace_id: int, query: str,
                         where: CustomerFilter | None = None, contacts: bool = True) -> int:
+    exactly = await conn.scalar(_exact_external_id(workspace_id, query, where, [func.count()]))
+    if exactly:
+        return exactly
     match, needle = _matches(workspace_id, query)
     statement = visible_customers(workspace_id, where, [func.count()]).join(match, match.c.customer_id == customers.c.id)
     return await conn.scalar(statement if contacts else statement.where(_without_contacts(needle)))

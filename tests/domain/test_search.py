@@ -44,3 +44,18 @@ async def test_search_finds_the_customer_first(engine, store, query, external_id
 async def test_search_for_nobody_finds_nobody(engine, store):
     async with unit_of_work(engine, store.id) as conn:
         assert await search_customers(conn, store.id, "zzzzqqq", 5) == []
+
+
+async def test_an_exact_external_id_finds_that_customer_alone(engine):
+    """DEMO-0001583 used to match every DEMO-... customer of the demo store."""
+    from domain.customers import count_matches
+    from domain.demo import build_demo
+
+    ws = await new_workspace(engine)
+    async with unit_of_work(engine, ws.id) as conn:
+        await build_demo(conn, ws.id, 300, seed=5)
+        found = await search_customers(conn, ws.id, "DEMO-0000123", 20)
+        counted = await count_matches(conn, ws.id, " DEMO-0000123 ")
+        partial = await search_customers(conn, ws.id, "DEMO-00001", 20)
+    assert [r.external_id for r in found] == ["DEMO-0000123"] and found[0].total == 1 and counted == 1
+    assert len(partial) > 1  # not an exact id: fuzzy as before
