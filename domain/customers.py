@@ -26,7 +26,8 @@ from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.notes import NEWEST_NOTES_FIRST
 from domain.tables import SCORES_OF_CUSTOMER, customer_scores, customers, notes, segment_memberships
-from domain.text import InvalidPhone, fold_digits, normalize_phone, normalize_search
+from domain.dates import parse_date
+from domain.text import InvalidPhone, normalize_phone, normalize_search
 from domain.vocab import CustomerKind, Gender, LifecycleStage, Temperament, Trait
 
 MAX_TEXT = 500
@@ -81,18 +82,6 @@ def _bool(field: str, value: Any) -> bool:
     if text in _FALSE:
         return False
     raise DomainError(ErrorCode.INVALID, field, f"{value!r} is not true or false")
-
-
-def parse_date(field: str, value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    text = fold_digits(str(value)).strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DomainError(ErrorCode.INVALID_DATE, field, f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def clean_email(value: Any) -> str | None:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.bulk import copy_columns, pg_array, reserve_ids
 from domain.changes import customers_changed
 from domain.customers import MAX_TEXT, PROFILE_COLUMNS, clean_profile
+from domain.dates import parse_time
 from domain.errors import DomainError, ErrorCode
 from domain.events import EventKind
 from domain.text import fold_digits
@@ -175,17 +176,6 @@ def _decimal(field: str, value: str, *, required: bool = True, bound: Decimal = 
     if abs(number) >= bound:
         raise DomainError(ErrorCode.INVALID, field, f"{value} is beyond what a {field} can be (under {bound:,})")
     return number
-
-
-def parse_time(field: str, value: str) -> datetime:
-    value = fold_digits(value or "").strip()
-    if not value:
-        raise DomainError(ErrorCode.REQUIRED, field, "missing")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise DomainError(ErrorCode.INVALID_DATE, field, f"{value!r} is not an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass

@@ -94,13 +94,14 @@ async def test_bad_customer_rows_are_named_and_good_ones_load(engine, tmp_path):
     report = await _import(engine, ws.id, "customers", path)
     named = {(e.line, e.field) for e in report.errors}
     assert named == {(3, "email"), (4, "phone"), (5, "birth_date"), (6, "external_id"), (7, "external_id"),
-                     (8, "birth_date"), (10, "phone")}
+                     (10, "phone")}  # line 8's ۱۳۷۰-۰۱-۰۱ is a Jalali date: 1991-03-21
     assert "line 2" in next(e.message for e in report.errors if e.line == 6)
     assert "no valid prefix or length" in next(e.message for e in report.errors if e.line == 10)
-    assert report.inserted == 2
+    assert report.inserted == 3
     async with unit_of_work(engine) as conn:
-        loaded = set(await conn.scalars(select(customers.c.external_id).where(customers.c.workspace_id == ws.id)))
-    assert loaded == {"A-1", "A-6"}
+        loaded = dict((await conn.execute(select(customers.c.external_id, customers.c.birth_date).where(
+            customers.c.workspace_id == ws.id))).all())
+    assert loaded.keys() == {"A-1", "A-5", "A-6"} and str(loaded["A-5"]) == "1991-03-21"
 
 
 BAD_PURCHASES = """external_id,customer_external_id,purchased_at,total,discount,currency,channel,product,category,quantity,amount
@@ -137,3 +138,16 @@ async def test_bad_purchase_rows_are_named_and_good_ones_load(engine, tmp_path):
         loaded = set(await conn.scalars(select(purchases.c.external_id).where(purchases.c.workspace_id == ws.id)))
     assert loaded == {"B-1", "B-5"}
     assert await _count(engine, purchase_items, ws.id) == 3
+
+
+async def test_purchase_dates_may_be_jalali(engine, tmp_path):
+    ws = await new_workspace(engine)
+    people, bought = tmp_path / "c.csv", tmp_path / "p.csv"
+    people.write_text("external_id,first_name\nJ-1,Nima\n")
+    bought.write_text("external_id,customer_external_id,purchased_at,product,amount\n"
+                      "JP-1,J-1,۱۴۰۴/۰۹/۱۶ 10:30,chai,1000\n")
+    await _import(engine, ws.id, "customers", people)
+    report = await _import(engine, ws.id, "purchases", bought)
+    async with unit_of_work(engine) as conn:
+        moment = await conn.scalar(select(purchases.c.purchased_at).where(purchases.c.workspace_id == ws.id))
+    assert report.errors == [] and moment.isoformat() == "2025-12-07T10:30:00+00:00"

@@ -211,3 +211,22 @@ async def test_custom_attributes_nest_at_most_a_few_levels(http, shop):
     refused = await _create(http, shop["agent"], firstName="Deeper", attributes=nested)
     assert refused["customer"] is None and refused["userErrors"][0]["field"] == ["attributes"]
     assert "at most 8 levels" in refused["userErrors"][0]["message"]
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("1370-01-01", "1991-03-21"), ("۱۳۷۰/۰۱/۰۱", "1991-03-21"),
+                                               ("1369-12-29", "1991-03-20"), ("1991/03/21", "1991-03-21")])
+async def test_birth_dates_are_read_gregorian_or_jalali_in_any_digits(http, shop, typed, stored):
+    made = await graphql(http, "mutation($input: CustomerInput!) { customerCreate(input: $input) { "
+                               "customer { birthDate } userErrors { field code message } } }",
+                         shop["agent"], input={"firstName": "Jalali", "birthDate": typed})
+    assert made["data"]["customerCreate"] == {"customer": {"birthDate": stored}, "userErrors": []}, made
+
+
+async def test_a_date_that_is_neither_says_which_forms_are_read(http, shop):
+    refused = await graphql(http, "mutation($input: CustomerInput!) { customerCreate(input: $input) { "
+                                  "customer { id } } }", shop["agent"],
+                            input={"firstName": "Bad", "birthDate": "1370-07-31"})
+    assert "1370-07-31 is not a Jalali date" in refused["errors"][0]["message"], refused
+    unread = await graphql(http, "mutation($input: CustomerInput!) { customerCreate(input: $input) { "
+                                 "customer { id } } }", shop["agent"], input={"firstName": "Bad", "birthDate": "21.3.91"})
+    assert "Gregorian (1991-03-21) or Jalali (1370-01-01)" in unread["errors"][0]["message"], unread
