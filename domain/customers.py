@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.changes import customers_changed
 from domain.db import raw_connection
 from domain.direct_reads import as_namespaces, fetch, one_of
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, Refusals
 from domain.events import EventKind
 from domain.notes import NEWEST_NOTES_FIRST
 from domain.tables import SCORES_OF_CUSTOMER, customer_scores, customers, notes, segment_memberships
@@ -117,33 +117,44 @@ def clean_birth_date(value: Any) -> date | None:
 
 
 def clean_profile(raw: dict[str, Any], region: str = "IR", stored: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Column values for a complete profile; raises DomainError on the first bad
-    field. The fields named in `stored` (of STORED_AS_IS) hold stored values,
-    taken as they are (the phone with its `phone_e164`)."""
-    values: dict[str, Any] = {"external_id": _text("external_id", raw.get("external_id"))}
-    values["kind"] = _choice("kind", raw.get("kind"), CustomerKind) or CustomerKind.INDIVIDUAL.value
+    """Column values for a complete profile; raises DomainError naming every
+    bad field (DomainErrors when several are), so a form hears of all its
+    mistakes at once. The fields named in `stored` (of STORED_AS_IS) hold
+    stored values, taken as they are (the phone with its `phone_e164`)."""
+    refusals = Refusals()
+    check = refusals.check
+    values: dict[str, Any] = {"external_id": check(_text, "external_id", raw.get("external_id"))}
+    values["kind"] = check(_choice, "kind", raw.get("kind"), CustomerKind) or CustomerKind.INDIVIDUAL.value
     for field in TEXT_FIELDS:
-        values[field] = _text(field, raw.get(field))
-    values["email"] = raw.get("email") if "email" in stored else clean_email(raw.get("email"))
+        values[field] = check(_text, field, raw.get(field))
+    values["email"] = raw.get("email") if "email" in stored else check(clean_email, raw.get("email"))
     values["phone"], values["phone_e164"] = (raw.get("phone"), raw.get("phone_e164")) if "phone" in stored \
-        else clean_phone(raw.get("phone"), region)
-    values["birth_date"] = raw.get("birth_date") if "birth_date" in stored else clean_birth_date(raw.get("birth_date"))
-    values["gender"] = _choice("gender", raw.get("gender"), Gender)
-    values["temperament"] = _choice("temperament", raw.get("temperament"), Temperament)
-    values["staff_traits"] = [_choice("traits", t, Trait) for t in _words("traits", raw.get("traits"))]
+        else check(clean_phone, raw.get("phone"), region) or (None, None)
+    values["birth_date"] = raw.get("birth_date") if "birth_date" in stored \
+        else check(clean_birth_date, raw.get("birth_date"))
+    values["gender"] = check(_choice, "gender", raw.get("gender"), Gender)
+    values["temperament"] = check(_choice, "temperament", raw.get("temperament"), Temperament)
+    values["staff_traits"] = check(_traits, raw.get("traits")) or []
     for field in LIST_FIELDS:
-        values[field] = _words(field, raw.get(field))
-    values["lifecycle_stage"] = (_choice("lifecycle_stage", raw.get("lifecycle_stage"), LifecycleStage)
+        values[field] = check(_words, field, raw.get(field)) or []
+    values["lifecycle_stage"] = (check(_choice, "lifecycle_stage", raw.get("lifecycle_stage"), LifecycleStage)
                                  or LifecycleStage.LEAD.value)
     for field in CONSENT_FIELDS:
-        values[field] = _bool(field, raw.get(field))
-    values["attributes"] = _attributes(raw.get("attributes"))
-    if values["kind"] == CustomerKind.ORGANISATION.value and not values["company_name"]:
-        raise DomainError(ErrorCode.REQUIRED, "company_name", "an organisation needs a company name")
-    if not any(values[f] for f in ("first_name", "last_name", "company_name", "email", "phone")):
-        raise DomainError(ErrorCode.REQUIRED, "first_name", "a customer needs a name, an email or a phone")
+        values[field] = check(_bool, field, raw.get(field))
+    values["attributes"] = check(_attributes, raw.get("attributes"))
+    if values["kind"] == CustomerKind.ORGANISATION.value and not values["company_name"] \
+            and not any(e.field == "company_name" for e in refusals.errors):
+        refusals.refuse(DomainError(ErrorCode.REQUIRED, "company_name", "an organisation needs a company name"))
+    contacts = ("first_name", "last_name", "company_name", "email", "phone")
+    if not any(values[f] for f in contacts) and not any(e.field in contacts for e in refusals.errors):
+        refusals.refuse(DomainError(ErrorCode.REQUIRED, "first_name", "a customer needs a name, an email or a phone"))
+    refusals.raise_any()
     values["search_text"] = search_text(values)
     return values
+
+
+def _traits(value: Any) -> list[str]:
+    return [_choice("traits", t, Trait) for t in _words("traits", value)]
 
 
 # Custom attributes are a profile's extra fields, not documents: bounds keep

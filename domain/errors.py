@@ -48,6 +48,48 @@ class DomainError(Exception):
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
 
+    @property
+    def each(self) -> list[DomainError]:
+        """The refusals it stands for: itself, or each of several (DomainErrors)."""
+        return [self]
+
+
+class DomainErrors(DomainError):
+    """Several fields refused at once: a form is told every mistake, not the first."""
+
+    def __init__(self, errors: list[DomainError]):
+        first = errors[0]
+        super().__init__(first.code, first.field, first.message)
+        self.errors = errors
+
+    @property
+    def each(self) -> list[DomainError]:
+        return self.errors
+
+
+class Refusals:
+    """Collects the refusals of a form's fields, checked one after another."""
+
+    def __init__(self) -> None:
+        self.errors: list[DomainError] = []
+
+    def check(self, clean, *args):
+        """`clean(*args)`, or None with its refusal kept."""
+        try:
+            return clean(*args)
+        except DomainError as error:
+            self.errors.extend(error.each)
+            return None
+
+    def refuse(self, error: DomainError) -> None:
+        self.errors.append(error)
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise DomainErrors(self.errors)
+
 
 def camel(name: str) -> str:
     """A snake_case field name as the API spells it (errors name API fields)."""

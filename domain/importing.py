@@ -119,7 +119,7 @@ async def import_customers(conn: AsyncConnection, workspace_id: int, rows, regio
                 raise DomainError(ErrorCode.DUPLICATE, "external_id",
                                   f"{ext!r} appears already on line {first_line[ext]}")
         except DomainError as exc:
-            report.errors.append(RowError(line, exc.field, exc.message))
+            report.errors.extend(RowError(line, each.field, each.message) for each in exc.each)
             continue
         first_line[ext] = line
         good[ext] = values
@@ -253,7 +253,7 @@ async def import_purchases(conn: AsyncConnection, workspace_id: int, rows, curre
             check_row(raw)
             ext, header, item = _clean_purchase_row(raw, currency)
         except DomainError as exc:
-            report.errors.append(RowError(line, exc.field, exc.message))
+            report.errors.extend(RowError(line, each.field, each.message) for each in exc.each)
             if raw.get("external_id"):
                 rejected.setdefault(raw["external_id"], line)
             continue

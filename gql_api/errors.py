@@ -25,6 +25,11 @@ class UserError:
     def from_domain(cls, error: DomainError) -> UserError:
         return cls(field=error.field.split(".") if error.field else None, code=error.code, message=error.message)
 
+    @classmethod
+    def all_of(cls, error: DomainError) -> list[UserError]:
+        """One for each refusal the error stands for (a form's every bad field)."""
+        return [cls.from_domain(each) for each in error.each]
+
 
 async def attempt(info: Info, change: Callable[..., Awaitable[Any]]) -> tuple[Any, list[UserError]]:
     """`change(conn, workspace_id)` in one transaction: its result and no
@@ -33,7 +38,7 @@ async def attempt(info: Info, change: Callable[..., Awaitable[Any]]) -> tuple[An
         async with info.context.transaction() as conn:
             return await change(conn, info.context.api_key.workspace_id), []
     except DomainError as error:
-        return None, [UserError.from_domain(error)]
+        return None, UserError.all_of(error)
 
 
 def bad_input(message: str) -> GraphQLError:

@@ -208,6 +208,17 @@ def _refuse_too_many(wait: int) -> type[ValidationRule]:
     return type(f"RateLimited({wait})", (ValidationRule,), {"enter_document": enter_document})
 
 
+# graphql-core's words for a value that is not of its type: the input's fault, like a bad field's.
+_TYPE_ERRORS = ("Variable '$", "Expected value of type", "Expected type", "Enum ")
+
+
+def _pre_execution_code(error: GraphQLError) -> str:
+    """A code for an error GraphQL raised before anything ran: a value not of
+    its type is BAD_USER_INPUT; any other fault of the document,
+    GRAPHQL_VALIDATION_FAILED."""
+    return "BAD_USER_INPUT" if error.message.startswith(_TYPE_ERRORS) else "GRAPHQL_VALIDATION_FAILED"
+
+
 class QueryLimits(SchemaExtension):
     """The token, depth, alias and cost limits on every operation. Unless the
     context's `schema_open`, introspection is refused too (a validation
@@ -229,6 +240,9 @@ class QueryLimits(SchemaExtension):
         except GraphQLSyntaxError as error:  # the document cache parses, and its parse errors come through here
             error.extensions = error.extensions or {"code": "GRAPHQL_PARSE_FAILED"}
             raise
+        for error in context.pre_execution_errors or ():
+            if not error.extensions and error.path is None:
+                error.extensions = {"code": _pre_execution_code(error)}
         if closed:
             for error in [*(context.pre_execution_errors or ()), *(getattr(context.result, "errors", None) or ())]:
                 error.message = error.message.split(" Did you mean")[0]

@@ -113,8 +113,9 @@ async def _run(info: Info, change: Callable[..., Awaitable]) -> CustomerPayload:
             workspace_id = info.context.api_key.workspace_id
             row = await change(conn, workspace_id, await workspace_region(conn, workspace_id))
     except DomainError as error:
-        error.field = _camel(error.field)
-        return CustomerPayload(customer=None, user_errors=[UserError.from_domain(error)])
+        for each in error.each:
+            each.field = _camel(each.field)
+        return CustomerPayload(customer=None, user_errors=UserError.all_of(error))
     return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
 
 

@@ -52,7 +52,7 @@ class RecordingMutations:
                                                  input.idempotency_key)
         except DomainError as error:
             return PurchaseRecordPayload(purchase=None, customer=None, replayed=False,
-                                         user_errors=[UserError.from_domain(error)])
+                                         user_errors=UserError.all_of(error))
         return PurchaseRecordPayload(purchase=Purchase.from_rows(recorded.row, recorded.items),
                                      customer=recorded.customer and Customer.from_row(recorded.customer),
                                      replayed=recorded.replayed, user_errors=[])
@@ -73,7 +73,7 @@ class RecordingMutations:
                 recorded = await record_interaction(conn, workspace_id, data, input.idempotency_key)
         except DomainError as error:
             return InteractionRecordPayload(interaction=None, customer=None, replayed=False,
-                                            user_errors=[UserError.from_domain(error)])
+                                            user_errors=UserError.all_of(error))
         return InteractionRecordPayload(interaction=Interaction.from_row(recorded.row),
                                         customer=recorded.customer and Customer.from_row(recorded.customer),
                                         replayed=recorded.replayed, user_errors=[])

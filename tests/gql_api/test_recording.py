@@ -146,3 +146,13 @@ async def test_events_name_records_by_the_apis_global_ids(http, shop):
     details = [e["node"]["details"] for e in feed["data"]["customerChanges"]["edges"]
                if e["node"]["change"] == "PURCHASE_RECORDED"]
     assert details[-1]["purchaseId"] == purchase
+
+
+@pytest.mark.parametrize("amount", ["abc", "1e", ""])
+async def test_a_value_not_of_its_type_is_bad_user_input_before_anything_runs(http, shop, amount):
+    """Documented in the README: type errors are GraphQL errors with a code; business refusals are userErrors."""
+    body = await graphql(http, RECORD_PURCHASE, shop["admin"], input=_purchase(shop["buyer"]) | {
+        "items": [{"product": "tea", "amount": amount}]})
+    assert "data" not in body and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    unknown = await graphql(http, "{ viewer { nope } }", shop["admin"])
+    assert unknown["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
