@@ -7,6 +7,7 @@ import contextlib
 import gc
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import orjson
 from sqlalchemy import text
@@ -17,7 +18,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -37,6 +39,9 @@ from gql_api.scheduler import campaign_tick, refit_all, refresh_time_windows, ru
 from gql_api.schema import UNAVAILABLE, schema
 from gql_api.webhook_dispatcher import run_dispatcher
 
+
+GRAPHIQL = Path(__file__).parent / "graphiql"
+GRAPHIQL_PAGE = (GRAPHIQL / "index.html").read_text(encoding="utf-8")
 
 # Encoded subscription payloads, by the identity of the result data they encode
 # (the data object is kept alive with its encoding, so its id is not reused).
@@ -64,6 +69,12 @@ class TribeGraphQL(GraphQL):
         self.hub: Hub | None = None
         self.known_keys = KnownKeys()
         self.rate_limiter = rate_limiter  # the HTTP middleware's: a key's WebSocket operations count with its requests
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL from files of our own (gql_api/graphiql/), not a CDN: the
+        page works without internet, and a Headers tab takes the API key."""
+        return GRAPHIQL_PAGE
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         """strawberry's refusals before execution (a body that is not JSON, a
@@ -260,6 +271,7 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
 
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
+                *([Mount("/graphiql", StaticFiles(directory=GRAPHIQL), name="graphiql")] if dev else []),
                 Route("/healthz", healthz),
                 Route("/readyz", readyz), Route("/metrics", metrics_endpoint(pools, metrics_token, dev))],
         middleware=[Middleware(RequestLog), *_cors(["*"] if cors_origins is None and dev else cors_origins or []),
