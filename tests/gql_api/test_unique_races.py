@@ -56,3 +56,15 @@ async def test_concurrent_writes_of_one_unique_key_store_one_and_refuse_the_rest
     async with unit_of_work(engine) as conn:
         assert await conn.scalar(select(func.count()).select_from(table).where(
             table.c.workspace_id == shop["workspace"].id, same)) == 1
+
+
+async def test_concurrent_offers_with_one_new_shared_code_store_one(http, engine, shop):
+    made = await graphql(http, 'mutation { campaignCreate(input: {name: "Race", channel: IN_APP}) '
+                               '{ campaign { id } userErrors { code } } }', shop["admin"])
+    campaign = made["data"]["campaignCreate"]["campaign"]["id"]
+    offer = ('mutation($c: ID!) { offerCreate(input: {campaignId: $c, offer: {kind: AMOUNT_OFF, value: "1000", '
+             'codeMode: SHARED, sharedCode: "RACE-1", titleEn: "Race"}}) { offer { id } userErrors { field code } } }')
+    results = await asyncio.gather(*(graphql(http, offer, shop["admin"], c=campaign) for _ in range(ATTEMPTS)))
+    assert all("errors" not in r for r in results), results[:1]
+    refused = [r["data"]["offerCreate"]["userErrors"] for r in results if r["data"]["offerCreate"]["userErrors"]]
+    assert len(refused) == ATTEMPTS - 1 and all(e[0]["code"] == "TAKEN" for e in refused), refused
