@@ -65,11 +65,13 @@ async def refresh_clusters(conn: AsyncConnection, workspace_id: int, profiles: l
     current = set()
     for k, profile in enumerate(profiles):
         statement = pg_insert(segments).values(
-            workspace_id=workspace_id, key=f"cluster:{k}", name=f"Cluster {k + 1}", kind=SegmentKind.CLUSTER.value,
+            # Named as its key and the scores number it (cluster 0 was "Cluster 1"); renamed at the next run.
+            workspace_id=workspace_id, key=f"cluster:{k}", name=f"Cluster {k}", kind=SegmentKind.CLUSTER.value,
             rule={"condition": {"field": "cluster", "op": "eq", "value": k}}, profile=profile)
         current.add(await conn.scalar(statement.on_conflict_do_update(
             index_elements=["workspace_id", "key"],
-            set_={"profile": statement.excluded.profile, "deleted_at": None, "updated_at": func.now()})
+            set_={"profile": statement.excluded.profile, "name": statement.excluded.name, "deleted_at": None,
+                  "updated_at": func.now()})
             .returning(segments.c.id)))
     retired = await conn.scalars(
         update(segments).where(segments.c.workspace_id == workspace_id, segments.c.kind == SegmentKind.CLUSTER.value,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -32,7 +34,7 @@ class MonthKpis:
                     "active; null when nobody was.")
     repeat_purchase_rate: float | None = strawberry.field(
         description="This month's active customers who had bought in an earlier month, over this month's active.")
-    revenue: float = strawberry.field(description="Sales minus refunds dated in the month.")
+    revenue: Decimal = strawberry.field(description="Sales minus refunds dated in the month.")
     survey_answers: int
     survey_average: float | None = strawberry.field(description="Mean survey score (0-10).")
     nps: float | None = strawberry.field(description="% promoters (9-10) minus % detractors (0-6).")
@@ -42,11 +44,14 @@ class MonthKpis:
 class WorkspaceAnalytics:
     workspace_id: strawberry.Private[int]
     customers: int
-    by_lifecycle_stage: JSON = strawberry.field(description="Stage -> customers.")
-    by_customer_type: JSON = strawberry.field(description="Type -> customers (scored customers).")
-    rfm_grid: JSON = strawberry.field(description="[{r, f, customers, value}] over recency x frequency scores.")
-    clv_percentiles: JSON = strawberry.field(description="p10, p25, p50, p75, p90, p99 of CLV among buyers.")
-    clv_total: float
+    by_lifecycle_stage: JSON = strawberry.field(description="Stage (as LifecycleStage spells it) -> customers.")
+    by_customer_type: JSON = strawberry.field(description="Type (as CustomerType spells it) -> customers (scored "
+                                                          "customers).")
+    rfm_grid: JSON = strawberry.field(description="[{r, f, customers, value}] over recency x frequency scores "
+                                                  "(value: money, as Decimal writes it).")
+    clv_percentiles: JSON = strawberry.field(description="p10, p25, p50, p75, p90, p99 of CLV among buyers (money, "
+                                                         "as Decimal writes it).")
+    clv_total: Decimal
     repeat_purchase_rate: float = strawberry.field(description="Share of buyers with a repeat purchase.")
     churn_rate: float = strawberry.field(description="Share of buyers less likely alive than not.")
     nps: float | None = strawberry.field(description="% promoters (9-10) minus % detractors (0-6); null without "
@@ -70,9 +75,13 @@ class AnalyticsQueries:
     async def analytics(self, info: Info, cohort_months: int = 12) -> WorkspaceAnalytics:
         async with info.context.transaction() as conn:
             found = await workspace_analytics(conn, info.context.api_key.workspace_id, max(1, min(cohort_months, 36)))
+        # Keys as the enums spell them (LOYAL, SNOW_LEOPARD); money as the Decimal scalar writes it ("123.45").
         return WorkspaceAnalytics(
-            workspace_id=info.context.api_key.workspace_id, customers=found.customers, by_lifecycle_stage=found.by_stage, by_customer_type=found.by_type,
-            rfm_grid=found.rfm_grid, clv_percentiles=found.clv_percentiles, clv_total=found.clv_total,
+            workspace_id=info.context.api_key.workspace_id, customers=found.customers,
+            by_lifecycle_stage={k.upper(): n for k, n in found.by_stage.items()},
+            by_customer_type={k.upper(): n for k, n in found.by_type.items()},
+            rfm_grid=[cell | {"value": f"{cell['value']:.2f}"} for cell in found.rfm_grid],
+            clv_percentiles={p: f"{v:.2f}" for p, v in found.clv_percentiles.items()}, clv_total=found.clv_total,
             repeat_purchase_rate=found.repeat_purchase_rate, churn_rate=found.churn_rate, nps=found.nps,
             survey_answers=found.survey_answers,
             cohorts=[Cohort(month=c.month, customers=c.customers, retention=c.retention) for c in found.cohorts])

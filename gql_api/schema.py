@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import decimal
 import logging
 
 import strawberry
@@ -30,7 +31,7 @@ from gql_api.recording.types import Interaction, Purchase
 from gql_api.node_queries import NodeQueries
 from gql_api.notes.mutations import NoteMutations
 from gql_api.observability import OperationMetrics
-from gql_api.people_dates import PeopleDate
+from gql_api.scalars import Money, PeopleDate
 from gql_api.permissions import IsAuthenticated
 from gql_api.recording.mutations import RecordingMutations
 from gql_api.query_connection import SharedQueryConnection
@@ -112,7 +113,8 @@ schema = TribeSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      types=[Customer, Note, Purchase, Interaction, Segment, Campaign, Offer, Redemption],
                      extensions=[limits.QueryLimits, DocumentCache, SharedQueryConnection, OperationMetrics,
                                  MaskUnexpectedErrors],
-                     execution_context_class=SharedEventExecution, scalar_overrides={datetime.date: PeopleDate})
+                     execution_context_class=SharedEventExecution, scalar_overrides={datetime.date: PeopleDate,
+                                                                                        decimal.Decimal: Money})
 
 
 if __name__ == "__main__":

@@ -168,6 +168,13 @@ class UpliftInterval:
     high: float
 
 
+@strawberry.type(description="An amount of money estimated with its 95% interval.")
+class MoneyInterval:
+    estimate: Decimal
+    low: Decimal
+    high: Decimal
+
+
 @strawberry.type(description="One arm's outcome over the attribution window (intention to treat: everyone "
                              "assigned counts, whether or not they opened anything).")
 class CampaignArmResult:
@@ -177,11 +184,11 @@ class CampaignArmResult:
                                                        "the holdout.")
     conversions: int = strawberry.field(description="Customers with a goal purchase in their window (one each).")
     conversion_rate: float
-    revenue: float
-    revenue_per_customer: float = strawberry.field(description="Over everyone assigned, zero spenders included.")
-    discount_cost: float
-    cashback_cost: float
-    cost_to_serve: float
+    revenue: Decimal
+    revenue_per_customer: Decimal = strawberry.field(description="Over everyone assigned, zero spenders included.")
+    discount_cost: Decimal
+    cashback_cost: Decimal
+    cost_to_serve: Decimal
 
     @classmethod
     def from_domain(cls, arm: results.ArmResult) -> CampaignArmResult:
@@ -191,8 +198,8 @@ class CampaignArmResult:
                    cashback_cost=arm.cashback_cost, cost_to_serve=arm.cost_to_serve)
 
 
-def _interval(found) -> UpliftInterval | None:
-    return UpliftInterval(estimate=found.estimate, low=found.low, high=found.high) if found else None
+def _interval(found, kind: type = UpliftInterval):
+    return kind(estimate=found.estimate, low=found.low, high=found.high) if found else None
 
 
 @strawberry.type(description="Did it help? Treatment against holdout, computed now.")
@@ -201,11 +208,11 @@ class CampaignResults:
     holdout: CampaignArmResult
     conversion_uplift: UpliftInterval | None = strawberry.field(
         description="Treatment rate minus holdout rate, with Newcombe's hybrid score interval (method 10).")
-    revenue_per_customer_uplift: UpliftInterval | None = strawberry.field(
+    revenue_per_customer_uplift: MoneyInterval | None = strawberry.field(
         description="Difference in revenue per customer, with a BCa bootstrap interval (2000 draws, fixed seed).")
     incremental_conversions: float | None
-    incremental_revenue: float | None
-    incremental_profit: float | None = strawberry.field(
+    incremental_revenue: Decimal | None
+    incremental_profit: Decimal | None = strawberry.field(
         description="Treated x (revenue uplift per customer x margin - extra cost to serve) - cashback paid.")
     minimum_detectable_effect: float | None
     verdict: Verdict
@@ -217,7 +224,7 @@ class CampaignResults:
         return cls(treatment=CampaignArmResult.from_domain(found.treatment),
                    holdout=CampaignArmResult.from_domain(found.holdout),
                    conversion_uplift=_interval(found.conversion_uplift),
-                   revenue_per_customer_uplift=_interval(found.revenue_uplift),
+                   revenue_per_customer_uplift=_interval(found.revenue_uplift, MoneyInterval),
                    incremental_conversions=found.incremental_conversions,
                    incremental_revenue=found.incremental_revenue, incremental_profit=found.incremental_profit,
                    minimum_detectable_effect=found.minimum_detectable_effect, verdict=Verdict(found.verdict),

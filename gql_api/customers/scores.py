@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from decimal import Decimal
 import strawberry
 from strawberry.scalars import JSON
 
@@ -38,18 +39,18 @@ class CustomerScores:
     frequency: int = strawberry.field(description="Repeat purchase days (BTYD frequency).")
     recency_days: float = strawberry.field(description="Days from first to last purchase (BTYD recency).")
     tenure_days: float = strawberry.field(description="Days since the first purchase (BTYD T).")
-    average_repeat_order: float = strawberry.field(description="Mean value of repeat purchase days.")
-    total_spend: float
+    average_repeat_order: Decimal = strawberry.field(description="Mean value of repeat purchase days.")
+    total_spend: Decimal
     first_purchase_at: datetime.datetime | None
     last_purchase_at: datetime.datetime | None
     rfm: Rfm | None = strawberry.field(description="Null for customers without purchases.")
     probability_alive: float = strawberry.field(description="BG/NBD P(still a customer).")
     expected_purchases_90d: float
-    clv: float = strawberry.field(description="Expected discounted margin over the workspace's horizon.")
-    value: float = strawberry.field(description="Spend net of refunds plus CLV.")
+    clv: Decimal = strawberry.field(description="Expected discounted margin over the workspace's horizon.")
+    value: Decimal = strawberry.field(description="Spend net of refunds plus CLV.")
     loyalty: Loyalty
-    cost_to_serve: float = strawberry.field(description="Staff time, discounts and refunds so far.")
-    net_value: float = strawberry.field(description="CLV minus the projected cost to serve.")
+    cost_to_serve: Decimal = strawberry.field(description="Staff time, discounts and refunds so far.")
+    net_value: Decimal = strawberry.field(description="CLV minus the projected cost to serve.")
     customer_type: CustomerType
     lifecycle_stage: LifecycleStage
     inferred_traits: list[Trait]

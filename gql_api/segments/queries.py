@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import strawberry
 from strawberry.types import Info
@@ -26,9 +27,9 @@ MAX_HISTORY_DAYS = 366
 class SegmentPreview:
     size: int
     workspace_size: int
-    total_clv: float
-    total_spend: float
-    average_clv: float | None
+    total_clv: Decimal
+    total_spend: Decimal
+    average_clv: Decimal | None
     sample: list[Customer] = strawberry.field(description="The first matching customers, by id.")
 
     @strawberry.field(description="Size over the workspace's live customers, 0-1.")

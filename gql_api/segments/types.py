@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from enum import Enum
 
 import strawberry
@@ -25,15 +26,15 @@ RuleFieldType = strawberry.enum(Enum("RuleFieldType", {t.upper(): t for t in (
 @strawberry.type(description="Members' totals from their latest scores.")
 class SegmentValue:
     size: int
-    total_clv: float
-    total_spend: float
-    average_clv: float | None
+    total_clv: Decimal
+    total_spend: Decimal
+    average_clv: Decimal | None
 
 
 @strawberry.type(description="How much of a segment's basket one category is, against the workspace's.")
 class CategoryAffinity:
     category: str
-    spend: float = strawberry.field(description="The members' spend on it in the period.")
+    spend: Decimal = strawberry.field(description="The members' spend on it in the period.")
     buyers: int = strawberry.field(description="Members who bought it in the period.")
     share: float = strawberry.field(description="Its share of the members' item spend (0-1).")
     workspace_share: float = strawberry.field(description="Its share of every customer's item spend (0-1).")

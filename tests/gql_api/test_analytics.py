@@ -1,5 +1,6 @@
 """Dashboard analytics on a workspace small enough to count by hand."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,12 +49,15 @@ async def test_the_figures_a_dashboard_shows(http, small):
     assert "errors" not in body, body
     found = body["data"]["analytics"]
     assert found["customers"] == 5
-    assert sum(found["byLifecycleStage"].values()) == 5 and found["byLifecycleStage"]["prospect"] == 1  # surveyed
+    assert sum(found["byLifecycleStage"].values()) == 5 and found["byLifecycleStage"]["PROSPECT"] == 1  # surveyed
+    assert set(found["byCustomerType"]) <= {"TRIBE", "VAMPIRE", "CHURNER", "SNOW_LEOPARD", "STANDARD"}  # as the enum
     assert sum(found["byCustomerType"].values()) == 5
     assert sum(cell["customers"] for cell in found["rfmGrid"]) == 4
     assert found["repeatPurchaseRate"] == pytest.approx(3 / 4)
     assert found["nps"] == pytest.approx(100 / 3) and found["surveyAnswers"] == 3
-    assert found["clvPercentiles"]["p10"] <= found["clvPercentiles"]["p50"] <= found["clvPercentiles"]["p99"]
+    percentiles = found["clvPercentiles"]
+    assert float(percentiles["p10"]) <= float(percentiles["p50"]) <= float(percentiles["p99"])
+    assert all(re.fullmatch(r"-?\d+\.\d\d", v) for v in [*percentiles.values(), found["clvTotal"]])  # money: 2 decimals
     assert found["cohorts"] == [
         {"month": "2026-06", "customers": 2, "retention": [0.5, 0.5]},
         {"month": "2026-07", "customers": 1, "retention": [1.0]},
@@ -114,19 +118,19 @@ async def test_loyalty_kpis_month_by_month_in_the_workspaces_time_zone(http, mon
     found = body["data"]["analytics"]["monthly"]
     assert [m["month"] for m in found] == names
     assert found[0] == {"month": names[0], "newCustomers": 0, "activeCustomers": 0, "retentionRate": None,
-                        "repeatPurchaseRate": None, "revenue": 0.0, "surveyAnswers": 0, "surveyAverage": None,
+                        "repeatPurchaseRate": None, "revenue": "0.00", "surveyAnswers": 0, "surveyAverage": None,
                         "nps": None}
     assert found[1] | {"revenue": None} == {
         "month": names[1], "newCustomers": 2, "activeCustomers": 2, "retentionRate": None,
         "repeatPurchaseRate": 0.0, "revenue": None, "surveyAnswers": 0, "surveyAverage": None, "nps": None}
-    assert found[1]["revenue"] == 150
+    assert found[1]["revenue"] == "150.00"
     assert found[2] == {"month": names[2], "newCustomers": 1, "activeCustomers": 2, "retentionRate": 0.5,
-                        "repeatPurchaseRate": 0.5, "revenue": 1100.0, "surveyAnswers": 0, "surveyAverage": None,
+                        "repeatPurchaseRate": 0.5, "revenue": "1100.00", "surveyAnswers": 0, "surveyAverage": None,
                         "nps": None}
     # d counts in this month (Tehran's), e not at all (deleted)
     assert found[3] | {"surveyAverage": None, "nps": None} == {
         "month": names[3], "newCustomers": 1, "activeCustomers": 3, "retentionRate": 0.5,
-        "repeatPurchaseRate": pytest.approx(2 / 3), "revenue": 410.0, "surveyAnswers": 3, "surveyAverage": None,
+        "repeatPurchaseRate": pytest.approx(2 / 3), "revenue": "410.00", "surveyAnswers": 3, "surveyAverage": None,
         "nps": None}
     assert found[3]["surveyAverage"] == pytest.approx(22 / 3) and found[3]["nps"] == pytest.approx(100 / 3)
     refused = await graphql(http, "{ analytics { monthly(months: 0) { month } } }", key)
@@ -156,6 +160,6 @@ async def test_what_a_segment_buys_against_the_workspace(http, engine):
     assert "errors" not in body, body
     # members: coffee 400 of 500, tea 100 of 500; everyone: coffee 500 of 1200, tea 600, cups 100
     assert body["data"]["node"]["categoryAffinity"] == [
-        {"category": "coffee", "spend": 400.0, "buyers": 2, "share": 0.8, "workspaceShare": pytest.approx(500 / 1200),
+        {"category": "coffee", "spend": "400.00", "buyers": 2, "share": 0.8, "workspaceShare": pytest.approx(500 / 1200),
          "index": pytest.approx(0.8 * 1200 / 500)},
-        {"category": "tea", "spend": 100.0, "buyers": 1, "share": 0.2, "workspaceShare": 0.5, "index": 0.4}]
+        {"category": "tea", "spend": "100.00", "buyers": 1, "share": 0.2, "workspaceShare": 0.5, "index": 0.4}]
