@@ -195,7 +195,8 @@ async def main() -> None:
     announced = [e["details"].get("purchaseId") for e in seen if e["change"] == "PURCHASE_RECORDED"]
     totals = {"requests": len(load.outcomes), "acknowledged_purchases": len(load.acknowledged),
               "acknowledged_present": len(load.acknowledged & stored), "purchases_in_database": count,
-              "announced": len(set(announced) & load.acknowledged), "announced_twice": len(announced) - len(set(announced)),
+              "announced": len(set(announced) & load.acknowledged),
+              "announced_twice": len(announced) - len(set(announced)),
               "subscriber_reconnections": reconnections}
     print(f"tribe serve --workers {args.workers}, {args.rate} requests/s (1 purchaseRecord in 4), "
           f"pg_ctl restart under load")

@@ -466,7 +466,8 @@ async def count_matches(conn: AsyncConnection, workspace_id: int, query: str,
     if exactly:
         return exactly
     match, needle = _matches(workspace_id, query)
-    statement = visible_customers(workspace_id, where, [func.count()]).join(match, match.c.customer_id == customers.c.id)
+    statement = (visible_customers(workspace_id, where, [func.count()])
+                 .join(match, match.c.customer_id == customers.c.id))
     return await conn.scalar(statement if contacts else statement.where(_without_contacts(needle)))
 
 

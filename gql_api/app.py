@@ -259,7 +259,8 @@ def create_app(engine: AsyncEngine | None = None, dev: bool = False, refit_hours
     # short wait for connection_init.
     # strawberry refuses the handshake (HTTP 403) of a browser page from an
     # origin not listed; clients that send no Origin are not browsers.
-    graphql = TribeGraphQL(engine, RateLimiter(rate_per_second, rate_burst), dev=dev, allowed_origins=["*"] if dev else allowed_origins or [],
+    graphql = TribeGraphQL(engine, RateLimiter(rate_per_second, rate_burst), dev=dev,
+                           allowed_origins=["*"] if dev else allowed_origins or [],
                            graphql_ide="graphiql" if dev else None,
                            subscription_protocols=("graphql-transport-ws",),
                            connection_init_wait_timeout=timedelta(seconds=5))

@@ -255,7 +255,8 @@ def _statement(channel: CampaignChannel, excluding: tuple[str, ...], joining: tu
     coded = f"""
     coded AS (
       INSERT INTO offer_codes (workspace_id, offer_id, customer_id, code)
-      SELECT :w, v.offer_id, t.customer_id, v.code FROM treated t CROSS JOIN LATERAL (VALUES {offer_codes}) v(offer_id, code)
+      SELECT :w, v.offer_id, t.customer_id, v.code
+      FROM treated t CROSS JOIN LATERAL (VALUES {offer_codes}) v(offer_id, code)
       RETURNING 1),""" if unique_offers else ""
     return text(head + f"""
     assigned AS (

@@ -160,6 +160,6 @@ async def test_what_a_segment_buys_against_the_workspace(http, engine):
     assert "errors" not in body, body
     # members: coffee 400 of 500, tea 100 of 500; everyone: coffee 500 of 1200, tea 600, cups 100
     assert body["data"]["node"]["categoryAffinity"] == [
-        {"category": "coffee", "spend": "400.00", "buyers": 2, "share": 0.8, "workspaceShare": pytest.approx(500 / 1200),
-         "index": pytest.approx(0.8 * 1200 / 500)},
+        {"category": "coffee", "spend": "400.00", "buyers": 2, "share": 0.8,
+         "workspaceShare": pytest.approx(500 / 1200), "index": pytest.approx(0.8 * 1200 / 500)},
         {"category": "tea", "spend": "100.00", "buyers": 1, "share": 0.2, "workspaceShare": 0.5, "index": 0.4}]

@@ -211,7 +211,8 @@ async def test_browser_apps_on_allowed_origins_may_call_the_api_and_no_others(en
     from gql_api.app import create_app
 
     _, key = admin
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+    preflight = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}
     for origins, origin, allowed in ((["https://shop.example"], "https://shop.example", True),
                                      (["https://shop.example"], "https://evil.example", False),
                                      (None, "https://shop.example", False)):

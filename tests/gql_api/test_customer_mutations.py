@@ -228,7 +228,8 @@ async def test_a_date_that_is_neither_says_which_forms_are_read(http, shop):
                             input={"firstName": "Bad", "birthDate": "1370-07-31"})
     assert "1370-07-31 is not a Jalali date" in refused["errors"][0]["message"], refused
     unread = await graphql(http, "mutation($input: CustomerInput!) { customerCreate(input: $input) { "
-                                 "customer { id } } }", shop["agent"], input={"firstName": "Bad", "birthDate": "21.3.91"})
+                                 "customer { id } } }", shop["agent"],
+                           input={"firstName": "Bad", "birthDate": "21.3.91"})
     assert "Gregorian (1991-03-21) or Jalali (1370-01-01)" in unread["errors"][0]["message"], unread
 
 
@@ -239,6 +240,7 @@ async def test_a_form_hears_of_every_bad_field_at_once(http, engine, shop):
                          birthDate="2999-01-01", gender="FEMALE", attributes=[1])
     assert made["customer"] is None
     assert sorted((e["field"][0], e["code"]) for e in made["userErrors"]) == [
-        ("attributes", "INVALID"), ("birthDate", "INVALID_DATE"), ("email", "INVALID_EMAIL"), ("phone", "INVALID_PHONE")]
+        ("attributes", "INVALID"), ("birthDate", "INVALID_DATE"), ("email", "INVALID_EMAIL"),
+        ("phone", "INVALID_PHONE")]
     async with unit_of_work(engine) as conn:
         assert await conn.scalar(select(func.count()).where(customers.c.workspace_id == shop["workspace"].id)) == before

@@ -46,9 +46,9 @@ async def test_graphiql_renders_offline_and_runs_a_query_with_the_key(api_url, a
             page.on("request", lambda r: None if r.url.startswith(api_url) or r.url.startswith("data:")
                     else outside.append(r.url))
             # What a user types in the Headers tab and the editor, as GraphiQL keeps it.
-            await page.add_init_script(
-                f"localStorage.setItem('graphiql:headers', {json.dumps(json.dumps({'Authorization': f'Bearer {key}'}))});"
-                "localStorage.setItem('graphiql:query', '{ viewer { workspaceSlug role } }');")
+            headers = json.dumps(json.dumps({"Authorization": f"Bearer {key}"}))
+            await page.add_init_script(f"localStorage.setItem('graphiql:headers', {headers});"
+                                       "localStorage.setItem('graphiql:query', '{ viewer { workspaceSlug role } }');")
             await page.goto(f"{api_url}/graphql")
             await page.wait_for_selector(".graphiql-container", timeout=30_000)
             await page.click(".graphiql-execute-button")

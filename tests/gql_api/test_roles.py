@@ -160,5 +160,6 @@ async def test_an_integrator_key_reads_notes_only_with_the_notes_grant(http, eng
     for document, variables in ((read, {"id": customer_id}), ("query($n: ID!) { node(id: $n) { id } }", {"n": note})):
         refused = await graphql(http, document, keys[Role.INTEGRATOR], **variables)
         assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN" and "Prefers" not in str(refused)
-    assert (await graphql(http, "query($n: ID!) { node(id: $n) { id } }", granted, n=note))["data"]["node"]["id"] == note
+    node = await graphql(http, "query($n: ID!) { node(id: $n) { id } }", granted, n=note)
+    assert node["data"]["node"]["id"] == note
 

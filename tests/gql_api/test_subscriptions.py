@@ -265,7 +265,8 @@ async def test_over_a_websocket_only_admin_keys_get_hints_or_introspect(api_url,
         refused = await session.receive()
         assert refused["type"] == "error", refused
         assert ("Did you mean" in json.dumps(refused)) is hinted, refused
-        await session.send({"id": "2", "type": "subscribe", "payload": {"query": "query { __schema { types { name } } }"}})
+        await session.send({"id": "2", "type": "subscribe",
+                            "payload": {"query": "query { __schema { types { name } } }"}})
         introspected = await session.receive()
         assert (introspected["type"] == "next" and "errors" not in introspected["payload"]) is hinted, introspected
         await session.close()
