@@ -141,3 +141,15 @@ async def test_a_quickstart_finishes_an_interrupted_first_run_and_keeps_one_key(
         assert live == 1
     finally:
         await engine.dispose()
+
+
+def test_the_first_scoring_on_a_machine_says_the_kernels_compile_once(monkeypatch, tmp_path, capsys):
+    """After the demo bar, half a minute of compiling passed in silence."""
+    from gql_api import cli
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    cli._kernels_note()
+    assert "one-time cost" in capsys.readouterr().out
+    (tmp_path / "rfm._summary_kernel-73.py311.nbi").write_bytes(b"")
+    cli._kernels_note()
+    assert capsys.readouterr().out == ""
