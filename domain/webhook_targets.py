@@ -26,11 +26,12 @@ from urllib.parse import urlsplit
 ALLOW_PRIVATE = "TRIBE_WEBHOOKS_ALLOW_PRIVATE"
 
 
-_UNRESOLVED = "does not resolve"
-
-
 class ForbiddenTarget(ValueError):
     """A URL whose host is, or resolves to, an address webhooks may not reach."""
+
+
+class UnresolvedHost(ForbiddenTarget):
+    """A URL whose host does not resolve (now): nothing to deliver to."""
 
 
 def private_allowed() -> bool:
@@ -50,9 +51,8 @@ async def check_registered(url: str) -> None:
     let in: each delivery resolves and checks it again."""
     try:
         await resolve(url)
-    except ForbiddenTarget as exc:
-        if not str(exc).endswith(_UNRESOLVED):
-            raise
+    except UnresolvedHost:
+        pass
 
 
 async def resolve(url: str) -> str:
@@ -66,7 +66,7 @@ async def resolve(url: str) -> str:
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise ForbiddenTarget(f"{host} {_UNRESOLVED}") from None
+        raise UnresolvedHost(f"{host} does not resolve") from None
     addresses = list(dict.fromkeys(info[4][0] for info in found))
     if not private_allowed():
         for address in addresses:
