@@ -168,16 +168,19 @@ def unstorable_text_at(value: object) -> str | None:
     return None
 
 
-def _refuse_variable(path: str) -> type[ValidationRule]:
-    """A rule that refuses the operation because of variable text at `path`
-    (made only for such a request: variables are not in the cached document;
-    named for the path, as the validation cache tells rules apart by name)."""
+def _refusal(name: str, message: str, extensions: dict) -> type[ValidationRule]:
+    """A rule that refuses the operation with one error, made for one request
+    for what is not in the cached document (its variables, its key's rate);
+    `name` tells what it refuses, as the validation cache tells rules apart by
+    name."""
     def enter_document(rule: ValidationRule, *_args) -> None:
-        rule.report_error(GraphQLError(f"variable ${path}: {_UNSTORABLE_TEXT}", extensions={"code": "BAD_USER_INPUT"}))
-    return type(f"UnstorableVariable({path})", (ValidationRule,), {"enter_document": enter_document})
+        rule.report_error(GraphQLError(message, extensions=extensions))
+    return type(name, (ValidationRule,), {"enter_document": enter_document})
 
 
 _RULES = (OperationShape, StorableText)
+
+
 class IntrospectionRefused(NoSchemaIntrospectionCustomRule):
     """graphql-core's rule, its refusal with a code: outside development mode
     only ADMIN keys introspect (the others read schema.graphql)."""
@@ -197,15 +200,6 @@ def _websocket_wait(context) -> int | None:
     if limiter is None or not isinstance(getattr(context, "request", None), WebSocket):
         return None
     return limiter.take((context.credential or "").encode())
-
-
-def _refuse_too_many(wait: int) -> type[ValidationRule]:
-    """A rule refusing an operation over the key's rate (named for the wait: the validation cache tells
-    rules apart by name)."""
-    def enter_document(rule: ValidationRule, *_args) -> None:
-        rule.report_error(GraphQLError(f"too many requests for this API key: wait {wait} s",
-                                       extensions={"code": "RATE_LIMITED", "retryAfter": wait}))
-    return type(f"RateLimited({wait})", (ValidationRule,), {"enter_document": enter_document})
 
 
 # graphql-core's words for a value that is not of its type: the input's fault, like a bad field's.
@@ -232,9 +226,13 @@ class QueryLimits(SchemaExtension):
         closed = not getattr(context.context, "schema_open", True)
         context.validation_rules = (*context.validation_rules, *(_CLOSED_RULES if closed else _RULES))
         if (unstorable := unstorable_text_at(context.variables)) is not None:
-            context.validation_rules = (*context.validation_rules, _refuse_variable(unstorable))
+            context.validation_rules = (*context.validation_rules, _refusal(
+                f"UnstorableVariable({unstorable})", f"variable ${unstorable}: {_UNSTORABLE_TEXT}",
+                {"code": "BAD_USER_INPUT"}))
         if (wait := _websocket_wait(context.context)) is not None:
-            context.validation_rules = (*context.validation_rules, _refuse_too_many(wait))
+            context.validation_rules = (*context.validation_rules, _refusal(
+                f"RateLimited({wait})", f"too many requests for this API key: wait {wait} s",
+                {"code": "RATE_LIMITED", "retryAfter": wait}))
         try:
             yield
         except GraphQLSyntaxError as error:  # the document cache parses, and its parse errors come through here
