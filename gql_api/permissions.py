@@ -11,6 +11,9 @@ from domain.vocab import Role
 
 
 UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
+# Staff's roles: they read notes and contact details by role, where an
+# INTEGRATOR key needs a grant for each.
+STAFF = frozenset({Role.ADMIN, Role.ANALYST, Role.AGENT})
 
 
 class IsAuthenticated(BasePermission):
@@ -51,10 +54,9 @@ class ReadsNotes(BasePermission):
 
 
 def reads_notes(api_key) -> bool:
-    return api_key is not None and (api_key.role in (Role.ADMIN, Role.ANALYST, Role.AGENT)
-                                    or (api_key.role is Role.INTEGRATOR and api_key.notes))
+    return api_key is not None and (api_key.role in STAFF or (api_key.role is Role.INTEGRATOR and api_key.notes))
 
 
 # Who reads the workspace's customers, segments and analytics: everyone but
 # APP keys, which only see their signed-in customer (gql_api/signed_in.py).
-READERS = role_in(Role.ADMIN, Role.ANALYST, Role.AGENT, Role.INTEGRATOR)
+READERS = role_in(*STAFF, Role.INTEGRATOR)

@@ -16,16 +16,15 @@ from __future__ import annotations
 from graphql import GraphQLError
 
 from domain.segment_rules import fields_read, validate
-from domain.vocab import Role
+from gql_api.permissions import STAFF
 
-_SEE_CONTACTS = {Role.ADMIN, Role.ANALYST, Role.AGENT}
 CONTACT_FIELDS = frozenset({"email", "phone", "phone_e164"})
 _FORBIDDEN = {"code": "FORBIDDEN"}
 _NEEDS_GRANT = "needs a key that sees contact details (integrator keys: created with --contact-details)"
 
 
 def sees_contacts(api_key) -> bool:
-    return api_key is not None and (api_key.role in _SEE_CONTACTS or api_key.contact_details)
+    return api_key is not None and (api_key.role in STAFF or api_key.contact_details)
 
 
 def search_contacts(api_key, search: str, looks_like_contact: bool) -> bool:
