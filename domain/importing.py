@@ -186,10 +186,15 @@ class _Purchase:
     lines: list[int] = field(default_factory=list)
 
     @property
+    def listed(self) -> Decimal:
+        """What its items add up to."""
+        return sum((i["amount"] for i in self.items), Decimal(0))
+
+    @property
     def total(self) -> Decimal:
         """As given, or the sum of the items."""
         given = self.header["total"]
-        return given if given is not None else sum((i["amount"] for i in self.items), Decimal(0))
+        return given if given is not None else self.listed
 
 
 def _clean_purchase_row(raw: dict[str, str], currency: str) -> tuple[str, dict, dict]:
@@ -284,8 +289,8 @@ async def import_purchases(conn: AsyncConnection, workspace_id: int, rows, curre
             problem = ("refund_of", f"no purchase {header['refund_of']!r} to refund")
         elif header["refund_of"] and purchase.total > 0:
             problem = ("total", "a refund has a negative total")
-        elif (listed := sum((i["amount"] for i in purchase.items), Decimal(0))) > purchase.total >= 0:
-            problem = ("total", f"the items add up to {listed}, more than the total {purchase.total}")
+        elif purchase.listed > purchase.total >= 0:
+            problem = ("total", f"the items add up to {purchase.listed}, more than the total {purchase.total}")
         elif header["total"] is None and header["discount"] > purchase.total >= 0:
             problem = ("discount", f"a discount of {header['discount']} is more than the total {purchase.total}")
         if problem:
