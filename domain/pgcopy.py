@@ -33,15 +33,15 @@ _CODES = {"int8": ">i8", "float8": ">f8", "int4": ">i4", "int2": ">i2", "timesta
 _POSTGRES_EPOCH_DAYS = 10957.0  # 2000-01-01 in days since 1970-01-01
 _MICROSECONDS_PER_DAY = 86400e6
 _POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_FLOAT8_OID = 701
+_TEXT_OID = 25
+_ARRAY_HEADER = [("ndim", ">i4"), ("flags", ">i4"), ("oid", ">i4"), ("dim", ">i4"), ("lbound", ">i4")]
 
 
 def _microseconds_since_2000(epoch_days):
     """A timestamptz as PostgreSQL stores it, from epoch days: COPY and one-row
     writes both round here, so the same moment is the same microsecond."""
     return np.round((epoch_days - _POSTGRES_EPOCH_DAYS) * _MICROSECONDS_PER_DAY)
-_FLOAT8_OID = 701
-_TEXT_OID = 25
-_ARRAY_HEADER = [("ndim", ">i4"), ("flags", ">i4"), ("oid", ">i4"), ("dim", ">i4"), ("lbound", ">i4")]
 
 
 def _array_length(kind: str) -> int | None:

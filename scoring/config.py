@@ -9,6 +9,9 @@ agreement with the reference formulas.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numba
 
 SERIAL = {"cache": True, "nogil": True}
@@ -27,9 +30,6 @@ def compiled_on_disk() -> bool:
     """Whether the kernels' compiled code is cached on this machine already
     (`cache=True` writes an index file per kernel next to its module, or under
     NUMBA_CACHE_DIR)."""
-    import os
-    from pathlib import Path
-
     place = os.environ.get("NUMBA_CACHE_DIR")
     where = Path(place) if place else Path(__file__).parent / "__pycache__"
     return any(where.rglob("*.nbi"))
