@@ -103,9 +103,11 @@ class TribeSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         # Log what needs a developer's attention; a client's bad query does not.
         for error in errors:
-            if _unexpected(error) and is_unavailable(error.original_error):
+            if not _unexpected(error):
+                continue
+            if is_unavailable(error.original_error):
                 log.warning("database unavailable in %s: %s", error.path, error.original_error)
-            elif _unexpected(error):
+            else:
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 
