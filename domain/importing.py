@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.amounts import MAX_MONEY, MAX_QUANTITY, require_storable
 from domain.bulk import copy_columns, pg_array, reserve_ids
 from domain.changes import customers_changed
 from domain.customers import MAX_TEXT, PROFILE_COLUMNS, clean_profile
@@ -156,8 +157,6 @@ async def import_customers(conn: AsyncConnection, workspace_id: int, rows, regio
 _HEADER = ("customer_external_id", "purchased_at", "total", "discount", "currency", "channel", "refund_of")
 
 
-MAX_MONEY = Decimal(10) ** 18  # numeric(20, 2)
-MAX_QUANTITY = Decimal(10) ** 11  # numeric(14, 3)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
@@ -173,9 +172,7 @@ def _decimal(field: str, value: str, *, required: bool = True, bound: Decimal = 
         raise DomainError(ErrorCode.INVALID, field, f"{value!r} is not a number") from None
     if not number.is_finite():
         raise DomainError(ErrorCode.INVALID, field, f"{value!r} is not a number")
-    if abs(number) >= bound:
-        raise DomainError(ErrorCode.INVALID, field, f"{value} is beyond what a {field} can be (under {bound:,})")
-    return number
+    return require_storable(field, number, bound)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.amounts import MAX_MONEY, MAX_QUANTITY, require_storable
 from domain.campaigns import redemptions
 from domain.changes import customers_changed
 from domain.customers import customers_by_id
@@ -160,6 +161,8 @@ async def record_purchase(conn: AsyncConnection, workspace_id: int, data: Purcha
         if item.quantity <= 0:
             raise DomainError(ErrorCode.NEGATIVE, f"items.{i}.quantity",
                               "quantity must be positive (a refund has a negative amount)")
+        require_storable(f"items.{i}.quantity", item.quantity, MAX_QUANTITY, "quantity")
+        require_storable(f"items.{i}.amount", item.amount, label="amount")
     if any(i.amount < 0 for i in data.items) and any(i.amount > 0 for i in data.items):
         raise DomainError(ErrorCode.INVALID, "items", "a purchase's items are all sales or all refunds")
     total = data.total if data.total is not None else sum((i.amount for i in data.items), Decimal(0))
@@ -168,8 +171,9 @@ async def record_purchase(conn: AsyncConnection, workspace_id: int, data: Purcha
         raise DomainError(ErrorCode.INVALID, "refundOfId", "only a refund (negative total) refunds a purchase")
     if data.discount < 0:
         raise DomainError(ErrorCode.NEGATIVE, "discount", "a discount cannot be negative")
-    if abs(total) >= Decimal(10) ** 18:
+    if abs(total) >= MAX_MONEY:
         raise DomainError(ErrorCode.INVALID, "total", "too large")
+    require_storable("discount", data.discount)
     code = (data.currency or currency).upper()
     if len(code) != 3 or not code.isalpha():
         raise DomainError(ErrorCode.INVALID, "currency", f"{code!r} is not a currency code")

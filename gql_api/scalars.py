@@ -35,11 +35,23 @@ def _amount(value: decimal.Decimal | float | int) -> str:
     return str(value) if isinstance(value, decimal.Decimal) else f"{value:.2f}"
 
 
+# The most digits after the point PostgreSQL's numeric holds (its driver
+# refuses to send more).
+NUMERIC_MAX_SCALE = 16_383
+
+
 def _read_decimal(value: object) -> decimal.Decimal:
+    """A finite number PostgreSQL can be sent: NaN and the infinities are no
+    amount (and a NaN cannot even be compared with one)."""
     try:
-        return decimal.Decimal(str(value))
+        number = decimal.Decimal(str(value))
     except decimal.InvalidOperation:
         raise ValueError(f"{value!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite decimal number")
+    if number.as_tuple().exponent < -NUMERIC_MAX_SCALE:
+        raise ValueError(f"{value!r} has more than {NUMERIC_MAX_SCALE:,} digits after the point")
+    return number
 
 
 Money = strawberry.scalar(

@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.amounts import MAX_MONEY
 from domain.errors import DomainError, ErrorCode, camel
 from domain.tables import offers
 from domain.vocab import CodeMode, LimitPeriod, OfferKind
@@ -32,7 +33,6 @@ MAX_OFFERS = 20
 MAX_TITLE = 200
 MAX_TERMS = 2000
 MAX_CATEGORIES = 50
-MAX_MONEY = Decimal(10) ** 18
 CENT = Decimal("0.01")
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
 _PERCENT_KINDS = {OfferKind.PERCENT_OFF, OfferKind.CASHBACK}

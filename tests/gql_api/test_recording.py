@@ -74,6 +74,10 @@ async def test_a_retried_purchase_is_stored_once(http, engine, shop):
     ({"currency": "rials"}, ["currency"], "INVALID"),
     ({"items": [{"product": "x" * 600, "amount": "10"}]}, ["items", "0", "product"], "TOO_LONG"),
     ({"items": [{"product": "a", "amount": "10"}, {"product": "b", "amount": "-10"}]}, ["items"], "INVALID"),
+    # Beyond the columns (numeric(20, 2) money, numeric(14, 3) quantities): each was an "Internal error."
+    ({"discount": "1e30"}, ["discount"], "INVALID"),
+    ({"total": "10", "items": [{"product": "x", "amount": "1e30"}]}, ["items", "0", "amount"], "INVALID"),
+    ({"items": [{"product": "x", "amount": "10", "quantity": "1e20"}]}, ["items", "0", "quantity"], "INVALID"),
 ])
 async def test_bad_purchases_get_typed_errors_and_store_nothing(http, engine, shop, change, field, code):
     async with unit_of_work(engine) as conn:
@@ -148,7 +152,9 @@ async def test_events_name_records_by_the_apis_global_ids(http, shop):
     assert details[-1]["purchaseId"] == purchase
 
 
-@pytest.mark.parametrize("amount", ["abc", "1e", ""])
+# Not finite (NaN, Infinity, sNaN), or more decimal places than PostgreSQL's numeric holds: each was an
+# "Internal error." (a NaN cannot be compared, the driver cannot encode 1e-999999).
+@pytest.mark.parametrize("amount", ["abc", "1e", "", "NaN", "Infinity", "-Infinity", "sNaN", "1e-999999"])
 async def test_a_value_not_of_its_type_is_bad_user_input_before_anything_runs(http, shop, amount):
     """Documented in the README: type errors are GraphQL errors with a code; business refusals are userErrors."""
     body = await graphql(http, RECORD_PURCHASE, shop["admin"], input=_purchase(shop["buyer"]) | {
